@@ -1,0 +1,44 @@
+import type { DType } from './dtype';
+import { byteSize } from './dtype';
+
+/**
+ * A view of part of a GPU buffer: where it starts, what it holds and its logical shape.
+ * Views never own their buffer; arenas and pools do.
+ */
+export interface Tensor {
+  readonly buffer: GPUBuffer;
+  /** Byte offset inside `buffer`, a multiple of the device's minStorageBufferOffsetAlignment. */
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** A readable name, used in error messages and debugging. */
+  readonly name: string;
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function tensorBytes(t: Pick<Tensor, 'shape' | 'dtype'>): number {
+  return byteSize(t.dtype, numel(t.shape));
+}
+
+/** Binding resource of a view, sized to the whole words it covers (WebGPU needs multiples of 4). */
+export function binding(t: Tensor): GPUBufferBinding {
+  const size = Math.ceil(tensorBytes(t) / 4) * 4;
+  return { buffer: t.buffer, offset: t.offset, size: Math.max(size, 4) };
+}
+
+/** Same storage, another shape with the same element count. */
+export function reshape(t: Tensor, shape: readonly number[]): Tensor {
+  if (numel(shape) !== numel(t.shape)) {
+    throw new Error(`reshape of ${t.name}: ${t.shape.join('×')} has ${numel(t.shape)} elements, ${shape.join('×')} has ${numel(shape)}`);
+  }
+  return { ...t, shape: [...shape] };
+}
+
+export function shapeString(shape: readonly number[]): string {
+  return `(${shape.join(', ')})`;
+}

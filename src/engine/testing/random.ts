@@ -1,0 +1,33 @@
+/** Seeded random numbers for tests and initialisation (mulberry32: small, fast, reproducible). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n values uniform in [lo, hi). */
+export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
+  return out;
+}
+
+/** n values from N(mean, std²) by Box–Muller. */
+export function normal(n: number, seed: number, std = 1, mean = 0): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = Math.max(r(), 1e-12);
+    const v = r();
+    const mag = std * Math.sqrt(-2 * Math.log(u));
+    out[i] = mean + mag * Math.cos(2 * Math.PI * v);
+    if (i + 1 < n) out[i + 1] = mean + mag * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}

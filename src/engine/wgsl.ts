@@ -1,0 +1,52 @@
+/**
+ * The one templating helper for WGSL sources, for what WGSL itself cannot express (storage element
+ * type, vector width, optional bindings). Everything else is a WGSL `override` constant.
+ *
+ * - `{{NAME}}` is replaced by `vars.NAME` (an unknown name is an error, never left in the source).
+ * - Lines `#if NAME`, `#elif NAME`, `#else`, `#endif` keep or drop blocks on the truthiness of
+ *   `flags.NAME` (`#if !NAME` negates). Blocks nest.
+ * - `{{PARAMS}}` is the generated `struct Params` of the kernel's parameter declaration.
+ */
+export function renderWgsl(source: string, vars: Record<string, string> = {}, flags: Record<string, boolean> = {}): string {
+  const out: string[] = [];
+  // Each frame: is the enclosing block live, has a branch of this #if been taken, is this branch live.
+  const stack: { parentLive: boolean; taken: boolean; live: boolean }[] = [];
+  const live = () => (stack.length === 0 ? true : stack[stack.length - 1]!.live);
+  const test = (expr: string) => {
+    const name = expr.trim();
+    if (name.startsWith('!')) return !flags[name.slice(1).trim()];
+    return !!flags[name];
+  };
+  const lines = source.split('\n');
+  lines.forEach((line, i) => {
+    const m = /^\s*#(if|elif|else|endif)\b(.*)$/.exec(line);
+    if (!m) {
+      if (live()) out.push(line);
+      return;
+    }
+    const [, directive, rest] = m;
+    if (directive === 'if') {
+      const parentLive = live();
+      const ok = parentLive && test(rest!);
+      stack.push({ parentLive, taken: ok, live: ok });
+    } else {
+      const top = stack[stack.length - 1];
+      if (!top) throw new Error(`WGSL template: #${directive} without #if at line ${i + 1}`);
+      if (directive === 'endif') stack.pop();
+      else if (directive === 'else') {
+        top.live = top.parentLive && !top.taken;
+        top.taken = true;
+      } else {
+        const ok = top.parentLive && !top.taken && test(rest!);
+        top.live = ok;
+        top.taken ||= ok;
+      }
+    }
+  });
+  if (stack.length) throw new Error('WGSL template: unterminated #if');
+  return out.join('\n').replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const v = vars[name];
+    if (v === undefined) throw new Error(`WGSL template: no value for {{${name}}}`);
+    return v;
+  });
+}
