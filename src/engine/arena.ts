@@ -12,16 +12,33 @@ export interface ArenaEntry {
   dtype: DType;
 }
 
+export interface ArenaOptions {
+  /**
+   * Pack the views into as few buffers as the device allows (default). Only for tensors that kernels
+   * never write while reading another view of the same arena: WebGPU tracks usage per buffer, so one
+   * dispatch may not bind one buffer both read-only and writable, even at disjoint ranges. Frozen
+   * weights pack; activations and gradients use `packed: false` (one buffer per view).
+   */
+  packed?: boolean;
+}
+
 /**
- * Plans a set of named tensors (from a size table), then places them in as few large buffers as the
- * device allows. Each view starts on the storage-offset alignment. A single view larger than
- * maxStorageBufferBindingSize is refused here: such tensors must be split by rows by their owner.
+ * Plans a set of named tensors (from a size table), then allocates them: packed into as few large
+ * buffers as the device allows, or one buffer each. Each view starts on the storage-offset alignment.
+ * A single view larger than maxStorageBufferBindingSize is refused here: such tensors must be split by
+ * rows by their owner.
  */
 export class Arena {
   private readonly entries: ArenaEntry[] = [];
   private readonly names = new Set<string>();
+  private readonly packed: boolean;
 
-  constructor(readonly label: string) {}
+  constructor(
+    readonly label: string,
+    options: ArenaOptions = {},
+  ) {
+    this.packed = options.packed ?? true;
+  }
 
   add(name: string, shape: readonly number[], dtype: DType = 'f32'): this {
     if (this.names.has(name)) throw new StudioError(GpuErrorCode.badArgument, `arena '${this.label}' already has a tensor named '${name}'`);
@@ -52,7 +69,7 @@ export class Arena {
         throw new StudioError(GpuErrorCode.tooLarge, `tensor '${e.name}' ${shapeString(e.shape)} needs ${formatBytes(bytes)}, more than one binding may hold on this device (${formatBytes(maxBinding)})`, 'split it by rows, or use a smaller batch or sequence length');
       }
       let g = groups[groups.length - 1];
-      if (!g || alignUp(g.bytes, align) + bytes > maxBuffer) {
+      if (!g || !this.packed || alignUp(g.bytes, align) + bytes > maxBuffer) {
         g = { entries: [], bytes: 0 };
         groups.push(g);
       }
@@ -62,7 +79,7 @@ export class Arena {
     }
     const views = new Map<string, Tensor>();
     for (const [i, g] of groups.entries()) {
-      const buffer = await gpu.createBuffer(`${this.label}#${i}`, alignUp(g.bytes, 4));
+      const buffer = await gpu.createBuffer(this.packed ? `${this.label}#${i}` : `${this.label}.${g.entries[0]!.e.name}`, alignUp(g.bytes, 4));
       for (const { e, offset } of g.entries) views.set(e.name, { buffer, offset, shape: e.shape, dtype: e.dtype, name: e.name });
     }
     return views;

@@ -348,7 +348,9 @@ export class Gpu {
     const errors = (await Promise.all(checks)).filter((e): e is GPUError => e !== null);
     const uncaptured = this.firstUncaptured;
     this.firstUncaptured = null;
-    const err = errors[0] ?? uncaptured;
+    // An error raised while recording (outside any scope) is the root cause; the submit error that
+    // follows only says the command buffer was invalid "due to a previous error".
+    const err = uncaptured ?? errors[0];
     if (this.lost) throw this.lostError()!;
     if (!err) return;
     if (err.constructor.name === 'GPUOutOfMemoryError' || /out of memory/i.test(err.message)) {

@@ -15,6 +15,7 @@ export interface MatmulRefArgs {
   strideC?: number;
   accumulate?: boolean;
   alpha?: number;
+  bias?: Float32Array;
 }
 
 export function matmulRef(a: Float32Array, b: Float32Array, c: Float32Array, args: MatmulRefArgs): Float32Array {
@@ -33,7 +34,7 @@ export function matmulRef(a: Float32Array, b: Float32Array, c: Float32Array, arg
           acc += av * bv;
         }
         const idx = bi * sC + m * N + n;
-        out[idx] = alpha * acc + (accumulate ? c[idx]! : 0);
+        out[idx] = alpha * acc + (args.bias ? args.bias[n]! : 0) + (accumulate ? c[idx]! : 0);
       }
     }
   }

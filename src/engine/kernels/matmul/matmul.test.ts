@@ -86,6 +86,24 @@ describe('matmul with half-precision weight storage (B operand)', () => {
   }
 });
 
+describe('matmul with a bias row (linear layers with bias, Qwen2 q/k/v)', () => {
+  it('y = x·Wᵀ + b at 9×13×7, and accumulated', async () => {
+    const [M, N, K] = [9, 13, 7];
+    const x = uniform(M * K, 21);
+    const w = uniform(N * K, 22);
+    const bias = uniform(N, 23);
+    const y0 = uniform(M * N, 24);
+    const tx = await upload(gpu, 'x', x, [M, K]);
+    const tw = await upload(gpu, 'W', w, [N, K]);
+    const tb = await upload(gpu, 'b', bias, [N]);
+    const ty = await upload(gpu, 'y', y0, [M, N]);
+    matmul(gpu, { a: tx, b: tw, c: ty, M, N, K, transB: true, bias: tb, accumulate: true });
+    expectClose(await gpu.read(ty), matmulRef(x, w, y0, { M, N, K, transB: true, bias, accumulate: true }), TOL, 'bias accumulate');
+    matmul(gpu, { a: tx, b: tw, c: ty, M, N, K, transB: true, bias: tb });
+    expectClose(await gpu.read(ty), matmulRef(x, w, y0, { M, N, K, transB: true, bias }), TOL, 'bias');
+  });
+});
+
 describe('matmul argument checks', () => {
   it('rejects an operand too small for the call', async () => {
     const a = await gpu.createTensor('small', [4]);

@@ -31,10 +31,12 @@ export interface MatmulArgs {
   strideC?: number;
   accumulate?: boolean;
   alpha?: number;
+  /** f32 (N): added to every row of the product (linear-layer bias). */
+  bias?: Tensor;
 }
 
 /** The pipeline variant a call will use (exposed so callers can compile it ahead of time). */
-export function matmulVariant(args: Pick<MatmulArgs, 'M' | 'N' | 'K' | 'transA' | 'transB' | 'strideA' | 'strideB'> & { bDtype: Tensor['dtype'] }): KernelSpec<typeof params> {
+export function matmulVariant(args: Pick<MatmulArgs, 'M' | 'N' | 'K' | 'transA' | 'transB' | 'strideA' | 'strideB'> & { bDtype: Tensor['dtype']; bias?: boolean }): KernelSpec<typeof params> {
   const { M, N, K, transA = false, transB = false, bDtype } = args;
   const aRun = transA ? M : K; // length of A's contiguous stored rows
   const bRun = transB ? K : N;
@@ -60,6 +62,7 @@ export function matmulVariant(args: Pick<MatmulArgs, 'M' | 'N' | 'K' | 'transA' 
       B_F16: bDtype === 'f16',
       B_BF16X2: bDtype === 'bf16x2',
       B_F16X2: bDtype === 'f16x2',
+      BIAS: !!args.bias,
     },
     constants: { WG_X: WG, WG_Y: WG },
   });
@@ -75,8 +78,9 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
   checkExtent('A', a, batch, strideA, M * K);
   checkExtent('B', b, batch, strideB, K * N);
   checkExtent('C', c, batch, strideC, M * N);
-  const spec = matmulVariant({ M, N, K, transA, transB, strideA, strideB, bDtype: b.dtype });
-  gpu.dispatch(spec, { M, N, K, batch, strideA, strideB, strideC, accumulate: accumulate ? 1 : 0, alpha }, [a, b, c], [Math.ceil(N / TILE / WG), Math.ceil(M / TILE / WG), batch]);
+  if (args.bias) checkExtent('bias', args.bias, 1, 0, N);
+  const spec = matmulVariant({ M, N, K, transA, transB, strideA, strideB, bDtype: b.dtype, bias: !!args.bias });
+  gpu.dispatch(spec, { M, N, K, batch, strideA, strideB, strideC, accumulate: accumulate ? 1 : 0, alpha }, args.bias ? [a, b, c, args.bias] : [a, b, c], [Math.ceil(N / TILE / WG), Math.ceil(M / TILE / WG), batch]);
 }
 
 function checkExtent(which: string, t: Tensor, batch: number, stride: number, matrix: number): void {
@@ -88,14 +92,19 @@ function checkExtent(which: string, t: Tensor, batch: number, stride: number, ma
 
 // ---- the three products of a linear layer y = x · Wᵀ, with W in torch layout (out, in)
 
-/** y (rows, out) = x (rows, in) · Wᵀ, W (out, in) in any weight storage. */
-export function linearForward(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, rows: number, inF: number, outF: number, accumulate = false): void {
-  matmul(gpu, { a: x, b: w, c: y, M: rows, N: outF, K: inF, transB: true, accumulate });
+/** y (rows, out) (+)= x (rows, in) · Wᵀ (+ bias (out)), W (out, in) in any weight storage. */
+export function linearForward(gpu: Gpu, x: Tensor, w: Tensor, y: Tensor, rows: number, inF: number, outF: number, accumulate = false, bias?: Tensor): void {
+  matmul(gpu, { a: x, b: w, c: y, M: rows, N: outF, K: inF, transB: true, accumulate, bias });
 }
 
 /** dx (rows, in) (+)= dy (rows, out) · W (out, in). */
 export function linearBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx: Tensor, rows: number, inF: number, outF: number, accumulate = false): void {
   matmul(gpu, { a: dy, b: w, c: dx, M: rows, N: inF, K: outF, accumulate });
+}
+
+/** dBias (out) += column sums of dy (rows, out), as onesᵀ (1, rows) · dy; `ones` holds ≥ rows ones. */
+export function biasBackward(gpu: Gpu, dy: Tensor, ones: Tensor, dBias: Tensor, rows: number, outF: number): void {
+  matmul(gpu, { a: ones, b: dy, c: dBias, M: 1, N: outF, K: rows, accumulate: true });
 }
 
 /** dW (out, in) += dyᵀ (out, rows) · x (rows, in): parameter gradients always accumulate. */

@@ -10,6 +10,7 @@
 //   B (store)  op(B) = B      stored (K, N) row-major, or op(B) = Bᵀ stored (N, K) when TRANS_B
 //              element type f32, f16, or two bf16/f16 halves per u32 word (bf16x2 / f16x2)
 //   C (f32)    (M, N) row-major
+//   bias (f32) (N), only with BIAS: added to every row of the result (y = x·Wᵀ + b)
 // Batch b starts at element b·strideA / b·strideB / b·strideC (a stride of 0 broadcasts).
 // A_VEC4 / B_VEC4: the stored rows of that operand are a multiple of 4 elements, so loads are vec4.
 #if F16
@@ -22,6 +23,9 @@ enable f16;
 @group(0) @binding(1) var<storage, read> A: {{A_ARRAY}};
 @group(0) @binding(2) var<storage, read> B: {{B_ARRAY}};
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
+#if BIAS
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+#endif
 
 override WG_X: u32 = 8;
 override WG_Y: u32 = 8;
@@ -156,6 +160,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (n < p.N) {
         let idx = baseC + m * p.N + n;
         var v = p.alpha * acc[i][j];
+#if BIAS
+        v += bias[n];
+#endif
         if (p.accumulate != 0u) { v += C[idx]; }
         C[idx] = v;
       }

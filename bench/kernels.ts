@@ -1,0 +1,53 @@
+/**
+ * npm run bench:kernels [-- --quick]
+ * GPU throughput of the kernels at LLM shapes: matmul (linear layers and a chunk of the 151,936-wide
+ * Qwen3 head) and attention. Prints JSON and a table; asserts nothing. On the software drivers of the
+ * CI machines these numbers are ~1000× below a real GPU: they are for comparing variants, not for
+ * judging speed.
+ */
+import { attentionForward } from '../src/engine/kernels/attention/attention';
+import { matmul } from '../src/engine/kernels/matmul/matmul';
+import type { WeightStorage } from '../src/engine/dtype';
+import { testGpu } from '../src/engine/testing/testGpu';
+import type { BenchResult } from './harness';
+import { measure, report } from './harness';
+
+const quick = process.argv.includes('--quick');
+const repeats = quick ? 2 : 5;
+const gpu = await testGpu();
+const results: BenchResult[] = [];
+
+async function benchMatmul(label: string, M: number, N: number, K: number, storage: WeightStorage = 'f32') {
+  // y (M, N) = x (M, K) · Wᵀ with W (N, K): the forward of a linear layer.
+  const a = await gpu.createTensor('x', [M, K]);
+  const b = await gpu.createTensor('W', [N, K], storage);
+  const c = await gpu.createTensor('y', [M, N]);
+  const { medianMs, timing } = await measure(gpu, () => matmul(gpu, { a, b, c, M, N, K, transB: true }), repeats);
+  results.push({ name: `matmul ${label} (${storage} W)`, shape: `${M}×${N}×${K}`, medianMs, rate: (2 * M * N * K) / (medianMs * 1e6), unit: 'GFLOP/s', timing, repeats });
+  for (const t of [a, b, c]) t.buffer.destroy();
+}
+
+async function benchAttention(T: number, NH: number, NKV: number, HS: number) {
+  const B = 1;
+  const q = await gpu.createTensor('q', [B, T, NH, HS]);
+  const k = await gpu.createTensor('k', [B, T, NKV, HS]);
+  const v = await gpu.createTensor('v', [B, T, NKV, HS]);
+  const out = await gpu.createTensor('out', [B, T, NH, HS]);
+  const lse = await gpu.createTensor('lse', [B, NH, T]);
+  const { medianMs, timing } = await measure(gpu, () => attentionForward(gpu, { q, k, v, out, lse, B, Tq: T, NH, NKV, HS }), repeats);
+  // Causal: about half of the T² score and value products, 2 FLOP each, over HS per head.
+  const flops = 2 * 2 * NH * HS * ((T * (T + 1)) / 2);
+  results.push({ name: 'attention forward (causal, GQA)', shape: `T ${T}, NH ${NH}, NKV ${NKV}, HS ${HS}`, medianMs, rate: flops / (medianMs * 1e6), unit: 'GFLOP/s', timing, repeats });
+  for (const t of [q, k, v, out, lse]) t.buffer.destroy();
+}
+
+await benchMatmul('q/o projection', 512, 1024, 1024);
+await benchMatmul('MLP up', 512, 3072, 1024);
+await benchMatmul('MLP up', 512, 3072, 1024, 'bf16x2');
+if (gpu.caps.features.shaderF16) await benchMatmul('MLP up', 512, 3072, 1024, 'f16');
+// The Qwen3 head in chunks: one chunk of rows against the full vocabulary.
+await benchMatmul('Qwen3 head chunk', quick ? 16 : 64, 151_936, 1024, 'bf16x2');
+for (const T of quick ? [128, 512] : [128, 512, 2048]) await benchAttention(T, 16, 8, 64);
+
+report('kernels', gpu.caps.adapter.description, results);
+gpu.destroy();

@@ -1,0 +1,66 @@
+import { StudioError } from '../../engine/errors';
+import { ModelErrorCode } from '../errors';
+import type { Llama3RopeScaling } from '../config';
+
+/** A config.json as published on the Hub: untyped JSON read through the helpers below. */
+export type HfConfig = Record<string, unknown>;
+
+export function requireInt(cfg: HfConfig, key: string, min = 1): number {
+  const v = cfg[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new StudioError(ModelErrorCode.badConfig, `config.json: '${key}' must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, 'check that the model folder holds an unmodified config.json from the Hub');
+  }
+  return v;
+}
+
+export function optionalNumber(cfg: HfConfig, key: string, fallback: number): number {
+  const v = cfg[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new StudioError(ModelErrorCode.badConfig, `config.json: '${key}' must be a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function optionalBool(cfg: HfConfig, key: string, fallback: boolean): boolean {
+  const v = cfg[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean') throw new StudioError(ModelErrorCode.badConfig, `config.json: '${key}' must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function unsupported(modelType: string, option: string, value: unknown, supported: string): never {
+  throw new StudioError(ModelErrorCode.unsupportedOption, `${modelType}: config option ${option} = ${JSON.stringify(value)} is not supported; supported: ${supported}`, 'pick another model, or open an issue asking for this option');
+}
+
+export function eosIds(cfg: HfConfig): number[] {
+  const v = cfg.eos_token_id;
+  if (typeof v === 'number') return [v];
+  if (Array.isArray(v)) return v.filter((x): x is number => typeof x === 'number');
+  return [];
+}
+
+/** SiLU-gated MLPs only: every family here uses them. */
+export function checkActivation(modelType: string, cfg: HfConfig): void {
+  const act = cfg.hidden_act ?? 'silu';
+  if (act !== 'silu') unsupported(modelType, 'hidden_act', act, '"silu"');
+}
+
+/** rope_scaling: null, or the "llama3" rule of Llama 3.1/3.2. */
+export function ropeScaling(modelType: string, cfg: HfConfig, allowLlama3: boolean): Llama3RopeScaling | null {
+  const rs = cfg.rope_scaling as Record<string, unknown> | null | undefined;
+  if (rs === undefined || rs === null) return null;
+  const type = rs.rope_type ?? rs.type;
+  if (type === 'default') return null;
+  if (type !== 'llama3' || !allowLlama3) unsupported(modelType, 'rope_scaling.rope_type', type, allowLlama3 ? 'null, "default", "llama3"' : 'null, "default"');
+  const num = (k: string) => {
+    const v = rs[k];
+    if (typeof v !== 'number' || !(v > 0)) throw new StudioError(ModelErrorCode.badConfig, `config.json: rope_scaling.${k} must be a positive number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  return {
+    type: 'llama3',
+    factor: num('factor'),
+    lowFreqFactor: num('low_freq_factor'),
+    highFreqFactor: num('high_freq_factor'),
+    originalMaxPositionEmbeddings: num('original_max_position_embeddings'),
+  };
+}
