@@ -4,24 +4,28 @@
  * data, large ones as transferable ArrayBuffers, and errors as coded errors.
  */
 import type { Capabilities } from '../src/engine/device';
+import type { Tolerance } from '../src/engine/testing/expectClose';
 
+/** The kernels the self-test covers (ids are the kernel folder names under src/engine/kernels). */
+export type SelfTestKernel = 'matmul' | 'attention' | 'crossentropy';
+
+/** One GPU-vs-CPU-reference comparison: one or more output tensors held to one tolerance. */
 export interface SelfTestCase {
   label: string;
-  M: number;
-  N: number;
-  K: number;
-  batch: number;
-  transA: boolean;
-  transB: boolean;
+  kernel: SelfTestKernel;
+  /** Largest |GPU − reference| over the compared outputs. */
   maxAbsError: number;
+  /** |GPU − reference| ≤ atol + rtol·|reference| must hold at every index. */
+  tolerance: Tolerance;
   passed: boolean;
+  /** The first mismatch (tensor, index, both values), only when the check failed. */
+  message?: string;
 }
 
 export interface SelfTestResult {
   passed: boolean;
+  /** Largest absolute error over every case (each case has its own tolerance). */
   maxAbsError: number;
-  /** Absolute tolerance each case was held to. */
-  tolerance: number;
   cases: SelfTestCase[];
   gpuMs: number;
 }
@@ -36,6 +40,6 @@ export interface WorkerErrorInfo {
 export interface StudioWorkerApi {
   /** Acquires the GPU (once) and returns what it can do. Rejects with a coded error without WebGPU. */
   capabilities(): Promise<Capabilities>;
-  /** Runs the matmul kernel on awkward shapes against the CPU reference. */
+  /** Runs matmul, attention (forward and backward) and fused cross entropy against their CPU references. */
   selfTest(): Promise<SelfTestResult>;
 }

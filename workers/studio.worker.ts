@@ -8,7 +8,7 @@ import { acquireDevice } from '../src/engine/device';
 import { StudioError } from '../src/engine/errors';
 import { Gpu } from '../src/engine/runtime';
 import type { StudioWorkerApi } from './api';
-import { runSelfTest } from './selfTest';
+import { runSelfTest } from './selfTest/index';
 
 let gpuPromise: Promise<Gpu> | null = null;
 
