@@ -37,6 +37,10 @@ export const ShadowErrorCode = {
   adapterShapeMismatch: 'E216',
   /** An explicit shadow cannot be combined with the base this way (e.g. shares embeddings at another width). */
   explicitShadowMismatch: 'E217',
+  /** A shadow shape the GPU implementation does not support yet (explicit shadows, o_proj bias). */
+  unsupportedOnGpu: 'E218',
+  /** An adapter file's metadata or format version cannot be read. */
+  adapterFormat: 'E219',
 } as const;
 
 export type ShadowErrorCodeValue = (typeof ShadowErrorCode)[keyof typeof ShadowErrorCode];

@@ -1,0 +1,221 @@
+import { addScaledInPlace } from '../engine/kernels/elementwise/elementwise';
+import { rmsnormBackward, rmsnormForward, rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
+import { ropeInvFreq } from '../engine/kernels/rope/rope';
+import type { Gpu } from '../engine/runtime';
+import type { Tensor } from '../engine/tensor';
+import type { TokenBatch } from '../model/batch';
+import type { CausalLM, ModelWorkspace } from '../model/causalLM';
+import type { BatchInputs } from '../model/decoderLayer';
+import { layerBackward, layerForward } from '../model/decoderLayer';
+import type { LayerDims } from '../model/layerDims';
+import type { LayerWorkspace } from '../model/layerWorkspace';
+import { createLayerWorkspace } from '../model/layerWorkspace';
+import { LossHead, shiftLabels } from '../model/lossHead';
+import type { ShadowConfig } from './config';
+import { baseArchitectureOf, shadowLayerDims } from './fromModel';
+import { initializeShadow } from './init';
+import type { ResolvedShadow } from './resolve';
+import { resolveShadow } from './resolve';
+import type { GpuParamSpec, ShadowTensors } from './shadowParams';
+import { allocateShadowTensors, gpuParamSpecs } from './shadowParams';
+import type { DropoutStep } from './slotOps';
+import { injectBackward, injectForward, updateBackward, updateForward } from './slotOps';
+import type { SlotWorkspace } from './slotWorkspace';
+import { createSlotWorkspace } from './slotWorkspace';
+
+/** Everything one training or evaluation pass of B×T tokens needs on the GPU. */
+export interface ShadowWorkspace {
+  B: number;
+  T: number;
+  base: ModelWorkspace;
+  shadowLayer: LayerWorkspace;
+  slot: SlotWorkspace;
+  /** hs[0] = embeddings, hs[ℓ] = residual stream entering layer ℓ (before injection), hs[L] = final stream */
+  hs: Tensor[];
+  /** states[k] = sᵏ, k = 0 … L−2 (the last slot's output is never read) */
+  states: Tensor[];
+  /** shadow backbone residual stream at each of its layer boundaries (N_s + 1) */
+  shadowRes: Tensor[];
+  sx: Tensor; // (N, C) shadow backbone stream
+  xt: Tensor; // (N, C) recomputed injected stream h̃
+  dh: Tensor; // (N, C) dL/d(final normed h), then the backward's stream gradient
+  dx: Tensor; // (N, C)
+  ds: Tensor; // (N, C) gradient of the current state
+  dsPrev: Tensor; // (N, C)
+  dsCE: Tensor; // (N, C) λ · dL_shadow/ds⁰
+  normScratch: Tensor;
+  frozenDw: Tensor;
+  baseLoss: LossHead;
+  shadowLoss: LossHead;
+}
+
+export interface StepLosses {
+  loss: number;
+  baseLoss: number;
+  shadowLoss: number;
+  supervised: number;
+}
+
+/**
+ * ShadowPEFT on a loaded base model (SHADOWPEFT.md §3): the shadow backbone, injection before every
+ * base layer after the first, the gated state update after it, the combined loss, and the backward
+ * through the frozen base into every adapter tensor.
+ */
+export class ShadowPeftModel {
+  readonly resolved: ResolvedShadow;
+  readonly dims: LayerDims;
+  readonly specs: GpuParamSpec[];
+
+  private constructor(
+    readonly base: CausalLM,
+    readonly config: ShadowConfig,
+    readonly params: ShadowTensors,
+    readonly grads: ShadowTensors,
+    readonly invFreq: Tensor,
+  ) {
+    this.resolved = resolveShadow(config, baseArchitectureOf(base.config));
+    this.dims = shadowLayerDims(this.resolved);
+    this.specs = gpuParamSpecs(this.resolved);
+  }
+
+  get gpu(): Gpu {
+    return this.base.gpu;
+  }
+
+  /** A fresh adapter (§4 initialisation, seeded) with gradient buffers. */
+  static async create(base: CausalLM, config: ShadowConfig, seed = 0): Promise<ShadowPeftModel> {
+    const gpu = base.gpu;
+    const resolved = resolveShadow(config, baseArchitectureOf(base.config));
+    const params = await allocateShadowTensors(gpu, resolved, 'adapter');
+    const grads = await allocateShadowTensors(gpu, resolved, 'adapter.grad');
+    const inv = ropeInvFreq(resolved.backbone.HS, resolved.backbone.ropeTheta);
+    const invFreq = await gpu.createTensor('shadow.rope.inv_freq', [inv.length]);
+    gpu.write(invFreq, inv);
+    const model = new ShadowPeftModel(base, config, params, grads, invFreq);
+    initializeShadow(gpu, model.specs, params, seed);
+    return model;
+  }
+
+  async createWorkspace(B: number, T: number): Promise<ShadowWorkspace> {
+    const gpu = this.gpu;
+    const N = B * T;
+    const C = this.resolved.C;
+    const L = this.resolved.L;
+    const t = (name: string) => gpu.createTensor(name, [N, C]);
+    const many = (name: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => t(`${name}.${i}`)));
+    const V = this.base.config.vocabSize;
+    return {
+      B,
+      T,
+      base: await this.base.createWorkspace(B, T, true),
+      shadowLayer: await createLayerWorkspace(gpu, 'shadow.ws', this.dims, B, T, true),
+      slot: await createSlotWorkspace(gpu, this.resolved, N, true),
+      hs: await many('h', L + 1),
+      states: await many('s', Math.max(L - 1, 1)),
+      shadowRes: await many('shadow.res', this.resolved.backbone.N + 1),
+      sx: await t('shadow.x'),
+      xt: await t('h.injected'),
+      dh: await t('dh'),
+      dx: await t('dx'),
+      ds: await t('ds'),
+      dsPrev: await t('ds.prev'),
+      dsCE: await t('ds.ce'),
+      normScratch: await gpu.createTensor('shadow.norm.scratch', [rmsnormScratchElements(N, C)]),
+      frozenDw: await gpu.createTensor('frozen.dw', [C]),
+      baseLoss: await LossHead.create(gpu, N, C, V),
+      shadowLoss: await LossHead.create(gpu, N, C, V),
+    };
+  }
+
+  private shadowInputs(inp: BatchInputs): BatchInputs {
+    return { ...inp, invFreq: this.invFreq };
+  }
+
+  /**
+   * The forward of §3, leaving the final normed base stream in ws.base.h and s⁰ in ws.states[0].
+   * Saves what the backward recomputes from: the stream entering every base layer and every state.
+   */
+  forward(ws: ShadowWorkspace, batch: TokenBatch, drop: DropoutStep | null): BatchInputs {
+    const gpu = this.gpu;
+    const r = this.resolved;
+    const base = this.base;
+    const N = batch.B * batch.T;
+    const inp = base.prepareBatch(ws.base, batch);
+    const sInp = this.shadowInputs(inp);
+    base.embedTokens(ws.base, inp, ws.hs[0]);
+    // s⁰ = ShadowNorm(ShadowLayers(e))
+    gpu.copy(ws.hs[0]!, ws.sx);
+    for (let i = 0; i < r.backbone.N; i++) {
+      gpu.copy(ws.sx, ws.shadowRes[i]!);
+      layerForward(gpu, this.params.layers[i]!, this.dims, ws.shadowLayer, ws.sx, sInp);
+    }
+    gpu.copy(ws.sx, ws.shadowRes[r.backbone.N]!);
+    rmsnormForward(gpu, { x: ws.sx, w: this.params.norm, y: ws.states[0]!, N, C: r.C, eps: r.backbone.rmsNormEps });
+    // Base layers with injection before and update after every layer but the first.
+    const x = ws.base.x;
+    gpu.copy(ws.hs[0]!, x);
+    base.layerForward(0, ws.base, x, inp);
+    gpu.copy(x, ws.hs[1]!);
+    for (let l = 1; l < r.L; l++) {
+      const k = l - 1;
+      injectForward(gpu, r, this.params.slots[k]!, ws.slot, k, x, ws.states[k]!, N, drop);
+      base.layerForward(l, ws.base, x, inp);
+      gpu.copy(x, ws.hs[l + 1]!);
+      if (k < r.L - 2) updateForward(gpu, r, this.params.slots[k]!, this.params.lnW, this.params.lnB, ws.slot, k, x, ws.states[k]!, ws.states[k + 1]!, N, drop);
+    }
+    base.finalNormForward(x, ws.base.h, N);
+    return inp;
+  }
+
+  /**
+   * One training pass: forward, loss = CE(base) + λ·CE(shadow logits of s⁰), backward into the
+   * adapter gradients (accumulated: zero them with zeroGrads() at the start of an optimizer step).
+   * `labels` are unshifted (HF convention), −100 = ignored.
+   */
+  async forwardBackward(ws: ShadowWorkspace, batch: TokenBatch, labels: ArrayLike<number>, lambda: number, drop: DropoutStep | null, opts: { readLosses?: boolean } = {}): Promise<StepLosses | null> {
+    const gpu = this.gpu;
+    const r = this.resolved;
+    const base = this.base;
+    const N = batch.B * batch.T;
+    const C = r.C;
+    const inp = this.forward(ws, batch, drop);
+    const targets = shiftLabels(labels, batch.B, batch.T);
+    const supervised = ws.baseLoss.run(ws.base.h, base.head, targets, { dh: ws.dh });
+    ws.shadowLoss.run(ws.states[0]!, base.head, targets, { dh: ws.dsCE, weight: lambda });
+
+    // Final norm, then the base layers from the top, with each slot's update and injection.
+    base.finalNormBackward(ws.base, ws.hs[r.L]!, ws.dh, ws.dx, N);
+    gpu.zero(ws.ds);
+    for (let l = r.L - 1; l >= 1; l--) {
+      const k = l - 1;
+      const slotW = this.params.slots[k]!;
+      const slotG = this.grads.slots[k]!;
+      if (k < r.L - 2) {
+        updateForward(gpu, r, slotW, this.params.lnW, this.params.lnB, ws.slot, k, ws.hs[l + 1]!, ws.states[k]!, ws.sx, N, drop);
+        updateBackward(gpu, r, slotW, slotG, this.params.lnW, this.grads.lnW, this.grads.lnB, ws.slot, k, ws.hs[l + 1]!, ws.states[k]!, ws.ds, ws.dsPrev, ws.dx, N, drop);
+      } else {
+        gpu.zero(ws.dsPrev); // the last slot's new state is never read
+      }
+      gpu.copy(ws.hs[l]!, ws.xt);
+      injectForward(gpu, r, slotW, ws.slot, k, ws.xt, ws.states[k]!, N, drop);
+      base.layerBackward(l, ws.base, ws.xt, ws.dx, inp);
+      injectBackward(gpu, r, slotW, slotG, ws.slot, k, ws.dx, ws.dsPrev, N, drop);
+      gpu.copy(ws.dsPrev, ws.ds);
+    }
+    // Layer 0 only passes gradient to the frozen embeddings: nothing to learn there, so stop.
+    // Shadow backbone: dL/ds⁰ from the slots plus the shadow loss.
+    addScaledInPlace(gpu, ws.ds, ws.dsCE, N * C, 1);
+    const Ns = r.backbone.N;
+    rmsnormBackward(gpu, { x: ws.shadowRes[Ns]!, w: this.params.norm, dy: ws.ds, dx: ws.dx, dw: this.grads.norm, scratch: ws.normScratch, N, C, eps: r.backbone.rmsNormEps });
+    const sInp = this.shadowInputs(inp);
+    for (let i = Ns - 1; i >= 0; i--) layerBackward(gpu, this.params.layers[i]!, this.dims, ws.shadowLayer, ws.shadowRes[i]!, ws.dx, sInp, this.grads.layers[i]);
+    if (!opts.readLosses) return null;
+    const baseLoss = (await gpu.read(ws.baseLoss.loss))[0]!;
+    const shadowLoss = lambda === 0 ? 0 : (await gpu.read(ws.shadowLoss.loss))[0]! / lambda;
+    return { loss: baseLoss + lambda * shadowLoss, baseLoss, shadowLoss, supervised };
+  }
+
+  zeroGrads(): void {
+    for (const b of this.grads.buffers) this.gpu.zero({ buffer: b, offset: 0, shape: [b.size / 4], dtype: 'f32', name: 'grads' });
+  }
+}
