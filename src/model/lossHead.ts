@@ -11,7 +11,7 @@ export function shiftLabels(labels: ArrayLike<number>, B: number, T: number): In
 }
 
 /** Scratch memory the loss head may take for its logits chunks. */
-const CE_BUDGET_BYTES = 64 * 2 ** 20;
+export const CE_BUDGET_BYTES = 64 * 2 ** 20;
 
 /**
  * Mean cross entropy of the head over supervised tokens, with dL/dh, never holding the (N, V)

@@ -88,7 +88,9 @@ export class ShadowPeftModel {
     const resolved = resolveShadow(config, baseArchitectureOf(base.config));
     const params = await allocateShadowTensors(gpu, resolved, 'adapter');
     const grads = await allocateShadowTensors(gpu, resolved, 'adapter.grad');
-    const inv = ropeInvFreq(resolved.backbone.HS, resolved.backbone.ropeTheta);
+    // The shadow copies the base architecture, rope scaling included (Llama 3's "llama3" rule).
+    const rs = base.config.ropeScaling;
+    const inv = ropeInvFreq(resolved.backbone.HS, resolved.backbone.ropeTheta, rs ? { ropeType: 'llama3', factor: rs.factor, lowFreqFactor: rs.lowFreqFactor, highFreqFactor: rs.highFreqFactor, originalMaxPositionEmbeddings: rs.originalMaxPositionEmbeddings } : undefined);
     const invFreq = await gpu.createTensor('shadow.rope.inv_freq', [inv.length]);
     gpu.write(invFreq, inv);
     const model = new ShadowPeftModel(base, config, params, grads, invFreq);

@@ -1,7 +1,7 @@
 import type { ModelFamily } from '../family';
 import { checkActivation, eosIds, optionalBool, optionalNumber, requireInt, unsupported } from '../hfConfig';
 
-/** Qwen2 / Qwen2.5: biases on q, k and v; head_dim = hidden / heads. */
+/** Qwen2 / Qwen2.5: biases on q, k and v; head_dim = hidden / heads. Missing keys take transformers' Qwen2Config defaults. */
 export const qwen2: ModelFamily = {
   modelType: 'qwen2',
   label: 'Qwen2 / Qwen2.5',
@@ -23,7 +23,7 @@ export const qwen2: ModelFamily = {
       headDim: hiddenSize / numHeads,
       vocabSize: requireInt(cfg, 'vocab_size'),
       rmsNormEps: optionalNumber(cfg, 'rms_norm_eps', 1e-6),
-      ropeTheta: optionalNumber(cfg, 'rope_theta', 1_000_000),
+      ropeTheta: optionalNumber(cfg, 'rope_theta', 10_000),
       ropeScaling: null,
       tieWordEmbeddings: optionalBool(cfg, 'tie_word_embeddings', false),
       qkNorm: false,

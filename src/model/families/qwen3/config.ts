@@ -1,7 +1,7 @@
 import type { ModelFamily } from '../family';
 import { checkActivation, eosIds, optionalBool, optionalNumber, requireInt, unsupported } from '../hfConfig';
 
-/** Qwen3 dense models: q/k RMSNorm per head before RoPE, an explicit head_dim, no biases. */
+/** Qwen3 dense models: q/k RMSNorm per head before RoPE, an explicit head_dim, no biases. Missing keys take transformers' Qwen3Config defaults. */
 export const qwen3: ModelFamily = {
   modelType: 'qwen3',
   label: 'Qwen3',
@@ -20,15 +20,16 @@ export const qwen3: ModelFamily = {
       numLayers: requireInt(cfg, 'num_hidden_layers'),
       numHeads,
       numKvHeads: cfg.num_key_value_heads === undefined ? numHeads : requireInt(cfg, 'num_key_value_heads'),
-      headDim: cfg.head_dim === undefined || cfg.head_dim === null ? hiddenSize / numHeads : requireInt(cfg, 'head_dim'),
+      // transformers' Qwen3Config defaults head_dim to 128, not hidden_size / num_attention_heads.
+      headDim: cfg.head_dim === undefined || cfg.head_dim === null ? 128 : requireInt(cfg, 'head_dim'),
       vocabSize: requireInt(cfg, 'vocab_size'),
       rmsNormEps: optionalNumber(cfg, 'rms_norm_eps', 1e-6),
-      ropeTheta: optionalNumber(cfg, 'rope_theta', 1_000_000),
+      ropeTheta: optionalNumber(cfg, 'rope_theta', 10_000),
       ropeScaling: null,
       tieWordEmbeddings: optionalBool(cfg, 'tie_word_embeddings', false),
       qkNorm: true,
       qkvBias: false,
-      maxPositionEmbeddings: optionalNumber(cfg, 'max_position_embeddings', 40_960),
+      maxPositionEmbeddings: optionalNumber(cfg, 'max_position_embeddings', 32_768),
       bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null,
       eosTokenIds: eosIds(cfg),
       torchDtype: typeof cfg.torch_dtype === 'string' ? cfg.torch_dtype : 'float32',

@@ -1,0 +1,64 @@
+import { StudioError } from '../engine/errors';
+import type { CausalLM } from '../model/causalLM';
+import { fromFloat32, toFloat32 } from '../model/safetensors/convert';
+import { parseSafetensors } from '../model/safetensors/parse';
+import { serializeSafetensors } from '../model/safetensors/serialize';
+import type { TensorToWrite } from '../model/safetensors/serialize';
+import { adapterTensors, checkAdapterTensors, numelOf } from './adapterFormat';
+import { parseShadowConfigJson, shadowConfigJson } from './configJson';
+import { ShadowErrorCode } from './errors';
+import { ShadowPeftModel } from './shadowModel';
+
+/** Written into the safetensors __metadata__ of every adapter the studio saves. */
+export const ADAPTER_FORMAT_VERSION = '1';
+
+export interface AdapterFiles {
+  /** shadow_config.json, byte-identical to what the Python package writes */
+  configJson: string;
+  /** shadow_adapter.safetensors in the official key names and layouts (SHADOWPEFT.md §8) */
+  safetensors: Uint8Array;
+}
+
+/**
+ * Reads every adapter tensor back from the GPU and writes the two official files. The stacked
+ * injection tensors (L−1, C, R) / (L−1, R, C) are assembled from the per-slot GPU tensors.
+ */
+export async function saveAdapter(model: ShadowPeftModel, opts: { dtype?: 'F32' | 'BF16'; baseModelId: string; extraMetadata?: Record<string, string> }): Promise<AdapterFiles> {
+  const dtype = opts.dtype ?? 'F32';
+  const values = new Map<string, Float32Array>();
+  for (const t of adapterTensors(model.resolved)) values.set(t.key, new Float32Array(numelOf(t.shape)));
+  for (const s of model.specs) {
+    const data = await model.gpu.read(model.params.byName.get(s.name)!);
+    if (s.slot === null) values.set(s.fileKey, data);
+    else values.get(s.fileKey)!.set(data, s.slot * data.length);
+  }
+  for (const [key, v] of values) {
+    if (!v.every(Number.isFinite)) {
+      throw new StudioError(ShadowErrorCode.adapterFormat, `adapter tensor '${key}' holds NaN or infinite values; refusing to save it`, 'resume from the last good checkpoint and lower the learning rate');
+    }
+  }
+  const tensors: TensorToWrite[] = adapterTensors(model.resolved).map((t) => ({ name: t.key, dtype, shape: [...t.shape], data: fromFloat32(values.get(t.key)!, dtype) }));
+  const metadata = { format: 'pt', shadowpeft_studio_format_version: ADAPTER_FORMAT_VERSION, base_model: opts.baseModelId, ...opts.extraMetadata };
+  return { configJson: shadowConfigJson(model.config), safetensors: serializeSafetensors(tensors, metadata) };
+}
+
+/** Strictly loads adapter tensors (f32, bf16 or f16) into a model of the matching configuration. */
+export function loadAdapterWeights(model: ShadowPeftModel, bytes: Uint8Array, fileName = 'shadow_adapter.safetensors'): Record<string, string> {
+  const file = parseSafetensors(bytes, fileName);
+  checkAdapterTensors(adapterTensors(model.resolved), new Map([...file.tensors].map(([k, t]) => [k, t.shape])));
+  for (const s of model.specs) {
+    const t = file.tensors.get(s.fileKey)!;
+    const all = toFloat32(t.data, t.dtype);
+    const n = numelOf(s.shape);
+    model.gpu.write(model.params.byName.get(s.name)!, s.slot === null ? all : all.subarray(s.slot * n, (s.slot + 1) * n));
+  }
+  return file.metadata;
+}
+
+/** A ShadowPeftModel from the two official files, on an already loaded base (attach without reloading it). */
+export async function loadAdapter(base: CausalLM, files: AdapterFiles): Promise<{ model: ShadowPeftModel; metadata: Record<string, string> }> {
+  const config = parseShadowConfigJson(files.configJson);
+  const model = await ShadowPeftModel.create(base, config);
+  const metadata = loadAdapterWeights(model, files.safetensors);
+  return { model, metadata };
+}
