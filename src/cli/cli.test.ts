@@ -1,4 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSafetensors } from '../model/safetensors/parse';
+import { toFloat32 } from '../model/safetensors/convert';
+import { relativeL2 } from '../engine/testing/expectClose';
 import { describe, expect, it } from 'vitest';
 import { loadGolden } from '../model/testing/fixtures';
 
@@ -22,6 +28,23 @@ describe('cli', () => {
     for (const extra of [[], ['--no-cache']]) {
       const line = cli([...args, ...extra]).trim().split('\n').pop()!;
       expect((JSON.parse(line) as { tokens: number[] }).tokens).toEqual(want);
+    }
+  });
+
+  it('dump writes logits, losses and every adapter gradient matching the PyTorch fixture', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'dump-')), 'dump.safetensors');
+    const dir = 'tools/fixtures/out/shadow-qwen3-tiny';
+    cli(['dump', '--model', 'tools/fixtures/out/qwen3-tiny', '--adapter', dir, '--batch', `${dir}/batch.json`, '--out', out]);
+    const got = parseSafetensors(new Uint8Array(readFileSync(out)));
+    const golden = parseSafetensors(new Uint8Array(readFileSync(`${dir}/golden.safetensors`)));
+    const value = (f: typeof got, k: string) => toFloat32(f.tensors.get(k)!.data, f.tensors.get(k)!.dtype);
+    for (const k of ['loss', 'base_loss', 'shadow_loss']) expect(Math.abs(value(got, k)[0]! - value(golden, k)[0]!)).toBeLessThan(1e-4);
+    expect(got.tensors.get('logits')!.shape).toEqual([2, 7, 96]);
+    const gradKeys = [...golden.tensors.keys()].filter((k) => k.startsWith('grad.'));
+    expect([...got.tensors.keys()].filter((k) => k.startsWith('grad.')).sort()).toEqual(gradKeys.sort());
+    for (const k of gradKeys) {
+      const want = value(golden, k);
+      if (want.some((v) => v !== 0)) expect(relativeL2(value(got, k), want)).toBeLessThan(1e-3);
     }
   });
 

@@ -3,8 +3,11 @@
  *   npm run --silent cli -- info <model>
  *   npm run --silent cli -- generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T]
  *        [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json]
+ *   npm run --silent cli -- dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors>
  * <model> is a folder in the Hub layout, an http(s) base URL serving one, or a Hub repo id.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { acquireDevice } from '../engine/device';
 import { isStudioError } from '../engine/errors';
 import { Gpu, formatBytes } from '../engine/runtime';
@@ -12,6 +15,9 @@ import { parameterCount } from '../model/config';
 import { cachedStepper, generate, uncachedStepper } from '../model/generate';
 import { loadCausalLM, readModelConfig } from '../model/load';
 import { encodeText, loadTokenizer } from '../model/tokenizer';
+import { loadAdapter } from '../shadow/adapterIO';
+import type { DumpBatch } from '../shadow/dump';
+import { dumpStep } from '../shadow/dump';
 import { sourceFromArg } from './nodeSources';
 import { parseArgs } from './args';
 
@@ -62,11 +68,31 @@ async function runGenerate(modelArg: string, flags: Record<string, string | bool
   gpu.destroy();
 }
 
+async function runDump(flags: Record<string, string | boolean>): Promise<void> {
+  const need = (k: string) => {
+    const v = flags[k];
+    if (typeof v !== 'string') throw new Error(`dump needs --${k}`);
+    return v;
+  };
+  const { device, caps } = await acquireDevice();
+  const gpu = new Gpu(device, caps);
+  const base = await loadCausalLM(gpu, sourceFromArg(need('model')));
+  const adapterDir = need('adapter');
+  const { model } = await loadAdapter(base, {
+    configJson: readFileSync(join(adapterDir, 'shadow_config.json'), 'utf8'),
+    safetensors: new Uint8Array(readFileSync(join(adapterDir, 'shadow_adapter.safetensors'))),
+  });
+  const batch = JSON.parse(readFileSync(need('batch'), 'utf8')) as DumpBatch;
+  writeFileSync(need('out'), await dumpStep(model, batch));
+  gpu.destroy();
+}
+
 async function main(): Promise<void> {
   const { positional, flags } = parseArgs(process.argv.slice(2));
   const [command, model] = positional;
+  if (command === 'dump') return runDump(flags);
   if (!command || !model || !['info', 'generate'].includes(command)) {
-    console.error('usage: cli info <model> | cli generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json]');
+    console.error('usage: cli info <model> | cli dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors> | cli generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json]');
     process.exit(2);
   }
   if (command === 'info') await info(model);

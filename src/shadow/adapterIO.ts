@@ -8,6 +8,7 @@ import { adapterTensors, checkAdapterTensors, numelOf } from './adapterFormat';
 import { parseShadowConfigJson, shadowConfigJson } from './configJson';
 import { ShadowErrorCode } from './errors';
 import { ShadowPeftModel } from './shadowModel';
+import type { ShadowTensors } from './shadowParams';
 
 /** Written into the safetensors __metadata__ of every adapter the studio saves. */
 export const ADAPTER_FORMAT_VERSION = '1';
@@ -20,18 +21,26 @@ export interface AdapterFiles {
 }
 
 /**
+ * Reads a set of adapter-shaped GPU tensors (parameters, gradients or moments) back in the file's
+ * layout: one Float32Array per official key, the per-slot injection tensors stacked into (L−1, …).
+ */
+export async function readAdapterLayout(model: ShadowPeftModel, tensors: ShadowTensors): Promise<Map<string, Float32Array>> {
+  const values = new Map<string, Float32Array>();
+  for (const t of adapterTensors(model.resolved)) values.set(t.key, new Float32Array(numelOf(t.shape)));
+  for (const s of model.specs) {
+    const data = await model.gpu.read(tensors.byName.get(s.name)!);
+    values.get(s.fileKey)!.set(data, s.slot === null ? 0 : s.slot * data.length);
+  }
+  return values;
+}
+
+/**
  * Reads every adapter tensor back from the GPU and writes the two official files. The stacked
  * injection tensors (L−1, C, R) / (L−1, R, C) are assembled from the per-slot GPU tensors.
  */
 export async function saveAdapter(model: ShadowPeftModel, opts: { dtype?: 'F32' | 'BF16'; baseModelId: string; extraMetadata?: Record<string, string> }): Promise<AdapterFiles> {
   const dtype = opts.dtype ?? 'F32';
-  const values = new Map<string, Float32Array>();
-  for (const t of adapterTensors(model.resolved)) values.set(t.key, new Float32Array(numelOf(t.shape)));
-  for (const s of model.specs) {
-    const data = await model.gpu.read(model.params.byName.get(s.name)!);
-    if (s.slot === null) values.set(s.fileKey, data);
-    else values.get(s.fileKey)!.set(data, s.slot * data.length);
-  }
+  const values = await readAdapterLayout(model, model.params);
   for (const [key, v] of values) {
     if (!v.every(Number.isFinite)) {
       throw new StudioError(ShadowErrorCode.adapterFormat, `adapter tensor '${key}' holds NaN or infinite values; refusing to save it`, 'resume from the last good checkpoint and lower the learning rate');

@@ -7,8 +7,7 @@ import { testGpu } from '../engine/testing/testGpu';
 import type { TokenBatch } from '../model/batch';
 import { loadCausalLM } from '../model/load';
 import { FIXTURES_DIR, fixtureSource, loadGolden } from '../model/testing/fixtures';
-import { adapterTensors } from './adapterFormat';
-import { loadAdapter, saveAdapter } from './adapterIO';
+import { loadAdapter, readAdapterLayout, saveAdapter } from './adapterIO';
 import { ShadowOptimizer } from './optimizer';
 
 let gpu: Gpu;
@@ -62,13 +61,7 @@ describe.each(['shadow-qwen3-tiny', 'shadow-qwen3-tiny-ns2', 'shadow-llama-tiny'
     base.logits(ws.states[0]!, logits, N);
     expectClose(realRows(await gpu.read(logits), batch.attentionMask, V), realRows(g.tensors.get('shadow_logits')!, batch.attentionMask, V), { atol: 1e-4, rtol: 1e-4 }, `${name} shadow logits`);
     // Gradients: per-tensor relative L2 error ≤ 1e-3 (the issue's criterion); zero where no gradient flows.
-    const fileGrads = new Map<string, Float32Array>();
-    for (const t of adapterTensors(model.resolved)) fileGrads.set(t.key, new Float32Array(t.shape.reduce((a, b) => a * b, 1)));
-    for (const s of model.specs) {
-      const data = await gpu.read(model.grads.byName.get(s.name)!);
-      if (s.slot === null) fileGrads.set(s.fileKey, data);
-      else fileGrads.get(s.fileKey)!.set(data, s.slot * data.length);
-    }
+    const fileGrads = await readAdapterLayout(model, model.grads);
     for (const [key, got] of fileGrads) {
       const want = g.tensors.get(`grad.${key}`)!;
       expect(want, `golden has grad.${key}`).toBeDefined();

@@ -6,6 +6,7 @@ import type { Tensor } from '../engine/tensor';
 import type { TokenBatch } from '../model/batch';
 import type { CausalLM, ModelWorkspace } from '../model/causalLM';
 import type { BatchInputs } from '../model/decoderLayer';
+import type { KvCache } from '../model/kvCache';
 import { layerBackward, layerForward } from '../model/decoderLayer';
 import type { LayerDims } from '../model/layerDims';
 import type { LayerWorkspace } from '../model/layerWorkspace';
@@ -47,6 +48,12 @@ export interface ShadowWorkspace {
   frozenDw: Tensor;
   baseLoss: LossHead;
   shadowLoss: LossHead;
+}
+
+/** The two KV caches of ShadowPEFT decoding: L base layers and N_s shadow layers. */
+export interface ShadowCaches {
+  base: KvCache;
+  shadow: KvCache;
 }
 
 export interface StepLosses {
@@ -136,32 +143,36 @@ export class ShadowPeftModel {
   /**
    * The forward of §3, leaving the final normed base stream in ws.base.h and s⁰ in ws.states[0].
    * Saves what the backward recomputes from: the stream entering every base layer and every state.
+   * With `caches` (inference, B = 1), only the batch's new tokens run: base and shadow layers read
+   * and extend their own KV caches, and injection and update act per token, so earlier tokens'
+   * states never change. `mode: 'shadow_only'` stops after s⁰ (the detached shadow).
    */
-  forward(ws: ShadowWorkspace, batch: TokenBatch, drop: DropoutStep | null): BatchInputs {
+  forward(ws: ShadowWorkspace, batch: TokenBatch, drop: DropoutStep | null, caches?: ShadowCaches, mode: 'base_shadow' | 'shadow_only' = 'base_shadow'): BatchInputs {
     const gpu = this.gpu;
     const r = this.resolved;
     const base = this.base;
     const N = batch.B * batch.T;
-    const inp = base.prepareBatch(ws.base, batch);
-    const sInp = this.shadowInputs(inp);
+    const inp = base.prepareBatch(ws.base, batch, caches?.base.mask);
+    const sInp = { ...this.shadowInputs(inp), keyMask: caches ? caches.shadow.mask : inp.keyMask };
     base.embedTokens(ws.base, inp, ws.hs[0]);
     // s⁰ = ShadowNorm(ShadowLayers(e))
     gpu.copy(ws.hs[0]!, ws.sx);
     for (let i = 0; i < r.backbone.N; i++) {
       gpu.copy(ws.sx, ws.shadowRes[i]!);
-      layerForward(gpu, this.params.layers[i]!, this.dims, ws.shadowLayer, ws.sx, sInp);
+      layerForward(gpu, this.params.layers[i]!, this.dims, ws.shadowLayer, ws.sx, sInp, caches?.shadow.slot(i));
     }
     gpu.copy(ws.sx, ws.shadowRes[r.backbone.N]!);
     rmsnormForward(gpu, { x: ws.sx, w: this.params.norm, y: ws.states[0]!, N, C: r.C, eps: r.backbone.rmsNormEps });
+    if (mode === 'shadow_only') return inp;
     // Base layers with injection before and update after every layer but the first.
     const x = ws.base.x;
     gpu.copy(ws.hs[0]!, x);
-    base.layerForward(0, ws.base, x, inp);
+    base.layerForward(0, ws.base, x, inp, caches?.base.slot(0));
     gpu.copy(x, ws.hs[1]!);
     for (let l = 1; l < r.L; l++) {
       const k = l - 1;
       injectForward(gpu, r, this.params.slots[k]!, ws.slot, k, x, ws.states[k]!, N, drop);
-      base.layerForward(l, ws.base, x, inp);
+      base.layerForward(l, ws.base, x, inp, caches?.base.slot(l));
       gpu.copy(x, ws.hs[l + 1]!);
       if (k < r.L - 2) updateForward(gpu, r, this.params.slots[k]!, this.params.lnW, this.params.lnB, ws.slot, k, x, ws.states[k]!, ws.states[k + 1]!, N, drop);
     }
