@@ -1,0 +1,24 @@
+// The data pipeline: file text → records → token sequences → batches. Pure TypeScript, no DOM, no fs.
+export * from './types';
+export * from './issues';
+export { detectFileType, detectRecordFormat, stripBom } from './detect';
+export type { FileType } from './detect';
+export { FORMAT_FIELDS, FORMAT_NAMES, labelSet, validateRecord } from './formats';
+export { parseCsv } from './csv';
+export type { CsvRecord } from './csv';
+export { parseDataset } from './parse';
+export type { ColumnMapping, CsvField, ParseOptions } from './parse';
+export { alpacaPlainPrompt, alpacaUserMessage, countTargets, encodeLongText, hasChatTemplate, tokenizeExamples } from './tokenize';
+export type { ChatTemplateOptions, DataTokenizer, TokenizeOptions, TokenizeResult } from './tokenize';
+export { mixSeed, mulberry32, shuffledIndices } from './rng';
+export { splitTrainValidation } from './split';
+export type { Split, SplitOptions } from './split';
+export { datasetStats, lengthHistogram } from './stats';
+export type { DatasetStats, LengthBin, StatsOptions } from './stats';
+export { collate, countTargetRows, shiftTargets } from './batch';
+export type { Batch } from './batch';
+export { EpochIterator } from './epochs';
+export type { BatchIndices, DataCursor, EpochOptions } from './epochs';
+export { previewExamples } from './preview';
+export type { ExamplePreview, PreviewSegment } from './preview';
+export { canonicalJson, datasetFingerprint, Fnv1a64 } from './fingerprint';
