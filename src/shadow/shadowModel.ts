@@ -50,6 +50,14 @@ export interface ShadowWorkspace {
   shadowLoss: LossHead;
 }
 
+/** Hooks into the forward for inspection: called while slot k's tensors are still in the workspace. */
+export interface SlotObserver {
+  /** `injected` is h̃ = h + α·Δ; the stream before injection is ws.hs[k + 1]. */
+  afterInject(k: number, injected: Tensor): void;
+  /** ws.states[k + 1] and ws.slot.gamma hold the slot's update. */
+  afterUpdate(k: number): void;
+}
+
 /** The two KV caches of ShadowPEFT decoding: L base layers and N_s shadow layers. */
 export interface ShadowCaches {
   base: KvCache;
@@ -147,7 +155,7 @@ export class ShadowPeftModel {
    * and extend their own KV caches, and injection and update act per token, so earlier tokens'
    * states never change. `mode: 'shadow_only'` stops after s⁰ (the detached shadow).
    */
-  forward(ws: ShadowWorkspace, batch: TokenBatch, drop: DropoutStep | null, caches?: ShadowCaches, mode: 'base_shadow' | 'shadow_only' = 'base_shadow'): BatchInputs {
+  forward(ws: ShadowWorkspace, batch: TokenBatch, drop: DropoutStep | null, caches?: ShadowCaches, mode: 'base_shadow' | 'shadow_only' = 'base_shadow', observer?: SlotObserver): BatchInputs {
     const gpu = this.gpu;
     const r = this.resolved;
     const base = this.base;
@@ -172,9 +180,13 @@ export class ShadowPeftModel {
     for (let l = 1; l < r.L; l++) {
       const k = l - 1;
       injectForward(gpu, r, this.params.slots[k]!, ws.slot, k, x, ws.states[k]!, N, drop);
+      observer?.afterInject(k, x);
       base.layerForward(l, ws.base, x, inp, caches?.base.slot(l));
       gpu.copy(x, ws.hs[l + 1]!);
-      if (k < r.L - 2) updateForward(gpu, r, this.params.slots[k]!, this.params.lnW, this.params.lnB, ws.slot, k, x, ws.states[k]!, ws.states[k + 1]!, N, drop);
+      if (k < r.L - 2) {
+        updateForward(gpu, r, this.params.slots[k]!, this.params.lnW, this.params.lnB, ws.slot, k, x, ws.states[k]!, ws.states[k + 1]!, N, drop);
+        observer?.afterUpdate(k);
+      }
     }
     base.finalNormForward(x, ws.base.h, N);
     return inp;
