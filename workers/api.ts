@@ -5,6 +5,12 @@
  */
 import type { Capabilities } from '../src/engine/device';
 import type { Tolerance } from '../src/engine/testing/expectClose';
+import type { ShadowConfig } from '../src/shadow/config';
+import type { DatasetFormat } from '../src/train/data/types';
+import type { DataIssue } from '../src/train/data/issues';
+import type { DatasetStats } from '../src/train/data/stats';
+import type { ExamplePreview } from '../src/train/data/preview';
+import type { ColumnMapping } from '../src/train/data/parse';
 
 /** The kernels the self-test covers (ids are the kernel folder names under src/engine/kernels). */
 export type SelfTestKernel = 'matmul' | 'attention' | 'crossentropy';
@@ -37,9 +43,195 @@ export interface WorkerErrorInfo {
   hint: string;
 }
 
+// ------------------------------------------------------------------ models
+
+/** Where a model comes from; every kind serves the Hugging Face repository layout. */
+export type ModelSourceSpec =
+  | { kind: 'url'; url: string; label?: string }
+  | { kind: 'hub'; repo: string; revision?: string }
+  | { kind: 'files'; name: string; files: { path: string; file: Blob }[] };
+
+/** What the Model screen shows before and after loading. */
+export interface ModelInfo {
+  id: string;
+  revision: string | null;
+  modelType: string;
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+  vocab: number;
+  tiedEmbeddings: boolean;
+  parameters: number;
+  torchDtype: string;
+  /** bytes of the checkpoint files, when the source says (content-length or file sizes) */
+  downloadBytes: number | null;
+  /** memory estimate for inference at 512 tokens and for training at the default batch */
+  memory: { weights: number; inference: number; training: number; fits: boolean; message: string | null };
+}
+
+export interface LoadedModel extends ModelInfo {
+  /** how matrices sit in GPU memory: f32, f16, or two bf16/f16 per u32 word */
+  storage: string;
+  weightBytes: number;
+}
+
+// ------------------------------------------------------------------ data
+
+export interface DatasetRequest {
+  text: string;
+  fileName: string;
+  onError: 'skip' | 'stop';
+  maxLength: number;
+  /** fraction of examples kept for validation (0 = none) */
+  validationFraction: number;
+  seed: number;
+  columns?: ColumnMapping;
+}
+
+export interface DatasetSummary {
+  fileName: string;
+  format: DatasetFormat;
+  records: number;
+  trainExamples: number;
+  validationExamples: number;
+  issues: DataIssue[];
+  issueCount: number;
+  stats: DatasetStats;
+  preview: ExamplePreview[];
+  fingerprint: string;
+}
+
+// ------------------------------------------------------------------ training
+
+export interface TrainingSettings {
+  shadow: ShadowConfig;
+  /** λ of the combined loss */
+  shadowLossWeight: number;
+  learningRate: number;
+  weightDecay: number;
+  warmupRatio: number;
+  schedule: 'linear' | 'cosine';
+  maxGradNorm: number;
+  microBatchSize: number;
+  gradientAccumulation: number;
+  epochs: number;
+  /** 0 = never */
+  evalEvery: number;
+  /** evaluations without improvement before stopping; 0 = never stop early */
+  earlyStoppingPatience: number;
+  /** 0 = only on pause */
+  checkpointEvery: number;
+  seed: number;
+}
+
+export interface Estimate {
+  memory: { weights: number; adapter: number; activations: number; total: number };
+  trainableParameters: number;
+  /** the LoRA rank (q, k, v, o) with the same parameter budget */
+  loraEquivalentRank: number;
+  tokensPerEpoch: number;
+  stepsPerEpoch: number;
+  /** measured on a warm-up step */
+  msPerStep: number | null;
+  msPerEpoch: number | null;
+}
+
+export interface CheckpointInfo {
+  id: string;
+  runId: string;
+  step: number;
+  epoch: number;
+  loss: number | null;
+  bytes: number;
+  createdAt: number;
+  baseModel: string;
+}
+
+// ------------------------------------------------------------------ generation and inspection
+
+export type GenerationMode = 'base' | 'base_shadow' | 'shadow_only';
+
+export interface GenerateRequest {
+  prompt: string;
+  mode: GenerationMode;
+  /** apply the chat template to the prompt as one user turn */
+  chat: boolean;
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  repetitionPenalty: number;
+  seed: number;
+}
+
+export interface GenerateResult {
+  mode: GenerationMode;
+  text: string;
+  tokens: number[];
+  stoppedBy: string;
+  tokensPerSecond: number;
+}
+
+/** Layer × token statistics of one prompt, computed on the GPU (issue 7's heatmaps). */
+export interface LayerStates {
+  tokens: string[];
+  layers: number;
+  /** each (layers, tokens), row-major */
+  stats: Record<'hNorm' | 'sNorm' | 'cosHS' | 'injection' | 'gateMean' | 'updateSize', number[]>;
+}
+
+export interface AdapterFilesPayload {
+  configJson: string;
+  /** transferred */
+  safetensors: ArrayBuffer;
+}
+
+// ------------------------------------------------------------------ events
+
+export type StudioEvent =
+  | { type: 'load-progress'; phase: 'download' | 'upload' | 'warmup'; file: string; loaded: number; total: number | null }
+  | { type: 'train-step'; step: number; totalSteps: number; epoch: number; loss: number; baseLoss: number; shadowLoss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number; etaMs: number; memoryBytes: number }
+  | { type: 'train-eval'; step: number; valLoss: number; perplexity: number }
+  | { type: 'train-skipped'; step: number; reason: string }
+  | { type: 'train-checkpoint'; step: number; id: string }
+  /** a problem that does not stop the run (a checkpoint could not be written) */
+  | { type: 'train-warning'; step: number; error: WorkerErrorInfo }
+  | { type: 'train-status'; status: 'running' | 'paused' | 'stopped' | 'done' | 'error'; reason?: string; error?: WorkerErrorInfo }
+  | { type: 'sample'; step: number; prompt: string; text: string }
+  | { type: 'token'; requestId: number; mode: GenerationMode; text: string };
+
 export interface StudioWorkerApi {
   /** Acquires the GPU (once) and returns what it can do. Rejects with a coded error without WebGPU. */
   capabilities(): Promise<Capabilities>;
   /** Runs matmul, attention (forward and backward) and fused cross entropy against their CPU references. */
   selfTest(): Promise<SelfTestResult>;
+  /** One callback for every event (progress, training, streamed tokens). Pass it through Comlink.proxy. */
+  setEventSink(sink: (e: StudioEvent) => void): void;
+
+  /** config.json, sizes and the memory estimate, without downloading the weights. */
+  inspectModel(source: ModelSourceSpec): Promise<ModelInfo>;
+  loadModel(source: ModelSourceSpec): Promise<LoadedModel>;
+  loadDataset(request: DatasetRequest): Promise<DatasetSummary>;
+  estimate(settings: TrainingSettings): Promise<Estimate>;
+
+  /** Starts a run (or resumes one from a checkpoint id); progress arrives as events. */
+  train(settings: TrainingSettings, resumeFrom?: string): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+  evaluate(): Promise<{ valLoss: number; perplexity: number }>;
+
+  generate(request: GenerateRequest, requestId: number): Promise<GenerateResult>;
+  cancelGeneration(requestId: number): Promise<void>;
+  inspect(prompt: string): Promise<LayerStates>;
+
+  exportAdapter(dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload>;
+  importAdapter(files: AdapterFilesPayload): Promise<{ shadow: ShadowConfig; baseModel: string | null }>;
+  listCheckpoints(): Promise<CheckpointInfo[]>;
+  deleteCheckpoint(id: string): Promise<void>;
+  /** Optional (asked for by the Adapters screen): the adapter files of a stored checkpoint, without resuming it. */
+  exportCheckpoint?(id: string, dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload>;
 }

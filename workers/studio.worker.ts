@@ -1,37 +1,71 @@
 /// <reference lib="webworker" />
 /**
  * The studio's dedicated worker: owns the GPU device and every GPU object. The UI reaches it only
- * through the typed API of api.ts (comlink).
+ * through the typed API of api.ts (comlink); events flow back through one sink.
  */
 import * as Comlink from 'comlink';
-import { acquireDevice } from '../src/engine/device';
 import { StudioError } from '../src/engine/errors';
-import { Gpu } from '../src/engine/runtime';
-import type { StudioWorkerApi } from './api';
+import { inspectLayerStates, LAYER_STATS } from '../src/shadow/inspect';
+import { ShadowPeftModel } from '../src/shadow/shadowModel';
+import { shadowConfig } from '../src/shadow/config';
+import { exportAdapter, importAdapter } from './adapterCommands';
+import type { LayerStates, StudioWorkerApi } from './api';
+import { loadDataset } from './dataCommands';
+import { cancelGeneration, generateText, promptIds } from './generateCommands';
+import { inspectModel, loadModel } from './modelCommands';
 import { runSelfTest } from './selfTest/index';
-
-let gpuPromise: Promise<Gpu> | null = null;
-
-function gpu(): Promise<Gpu> {
-  gpuPromise ??= acquireDevice().then(({ device, caps }) => new Gpu(device, caps));
-  // A failed acquisition may be retried (the user may enable a flag and press retry).
-  gpuPromise.catch(() => (gpuPromise = null));
-  return gpuPromise;
-}
+import { getGpu, requireModel, session } from './session';
+import { deleteCheckpoint, estimate, evaluate, listCheckpoints, pause, resume, stop, train } from './trainCommands';
 
 /** Errors cross the boundary as plain coded objects so the UI can show the message and the hint. */
-async function coded<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof StudioError) throw { code: e.code, message: e.message, hint: e.hint };
-    throw { code: 'E000', message: e instanceof Error ? e.message : String(e), hint: 'this is a bug in the studio; please report it' };
-  }
+function coded<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T): (...args: A) => Promise<T> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      if (e instanceof StudioError) throw { code: e.code, message: e.message, hint: e.hint };
+      if (e && typeof e === 'object' && 'code' in e && 'message' in e) throw e; // already coded (data issues)
+      throw { code: 'E000', message: e instanceof Error ? e.message : String(e), hint: 'this is a bug in the studio; please report it' };
+    }
+  };
+}
+
+/** Layer × token statistics of a prompt; without a trained adapter, a fresh one (the identity) is used. */
+async function inspect(prompt: string): Promise<LayerStates> {
+  const { model, tokenizer } = requireModel();
+  const shadow = session.shadow ?? (await ShadowPeftModel.create(model, shadowConfig()));
+  const ids = promptIds(prompt, false).slice(0, 256);
+  if (ids.length === 0) throw new StudioError('E504', 'the prompt is empty', 'type a prompt first');
+  const r = await inspectLayerStates(shadow, ids);
+  const stats = Object.fromEntries(LAYER_STATS.map((s) => [s, Array.from(r.stats[s])])) as LayerStates['stats'];
+  return { tokens: ids.map((id) => tokenizer.decode([id])), layers: r.slots, stats };
 }
 
 const api: StudioWorkerApi = {
-  capabilities: () => coded(async () => (await gpu()).caps),
-  selfTest: () => coded(async () => runSelfTest(await gpu())),
+  capabilities: coded(async () => (await getGpu()).caps),
+  selfTest: coded(async () => runSelfTest(await getGpu())),
+  setEventSink: (sink) => {
+    session.emit = (e) => void Promise.resolve(sink(e)).catch(() => undefined);
+  },
+  inspectModel: coded(inspectModel),
+  loadModel: coded(loadModel),
+  loadDataset: coded(loadDataset),
+  estimate: coded(estimate),
+  train: coded(train),
+  pause: coded(pause),
+  resume: coded(resume),
+  stop: coded(stop),
+  evaluate: coded(evaluate),
+  generate: coded(generateText),
+  cancelGeneration: coded(cancelGeneration),
+  inspect: coded(inspect),
+  exportAdapter: coded(async (dtype: 'F32' | 'BF16') => {
+    const files = await exportAdapter(dtype);
+    return Comlink.transfer(files, [files.safetensors]);
+  }),
+  importAdapter: coded(importAdapter),
+  listCheckpoints: coded(listCheckpoints),
+  deleteCheckpoint: coded(deleteCheckpoint),
 };
 
 Comlink.expose(api);

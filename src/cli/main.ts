@@ -4,6 +4,7 @@
  *   npm run --silent cli -- generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T]
  *        [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json]
  *   npm run --silent cli -- dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors>
+ *   npm run --silent cli -- train --model <model> --data <file> --out <adapter-dir> [options: see src/cli/train.ts]
  * <model> is a folder in the Hub layout, an http(s) base URL serving one, or a Hub repo id.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import type { DumpBatch } from '../shadow/dump';
 import { dumpStep } from '../shadow/dump';
 import { sourceFromArg } from './nodeSources';
 import { parseArgs } from './args';
+import { runTrain, TRAIN_USAGE } from './train';
 
 async function info(modelArg: string): Promise<void> {
   const source = sourceFromArg(modelArg);
@@ -91,8 +93,9 @@ async function main(): Promise<void> {
   const { positional, flags } = parseArgs(process.argv.slice(2));
   const [command, model] = positional;
   if (command === 'dump') return runDump(flags);
+  if (command === 'train') return runTrain(flags);
   if (!command || !model || !['info', 'generate'].includes(command)) {
-    console.error('usage: cli info <model> | cli dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors> | cli generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json]');
+    console.error(`usage: cli info <model> | cli dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors> | cli generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json] | ${TRAIN_USAGE}`);
     process.exit(2);
   }
   if (command === 'info') await info(model);

@@ -1,0 +1,140 @@
+/**
+ * `cli train`: the studio's training loop in Node (Dawn), writing the two official adapter files.
+ *   npm run --silent cli -- train --model <dir|url|repo> --data <file> --out <adapter-dir>
+ *        [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T]
+ *        [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L]
+ *        [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout]
+ *        [--shadow-config shadow_config.json] [--format chat|prompt_completion|alpaca|text|classification]
+ *        [--template auto|chat|plain] [--dtype f32|bf16] [--json]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { acquireDevice } from '../engine/device';
+import { StudioError } from '../engine/errors';
+import { Gpu } from '../engine/runtime';
+import { parseShadowConfigJson } from '../shadow/configJson';
+import { shadowPreset, SHADOW_PRESETS } from '../shadow/presets';
+import { FORMAT_NAMES } from '../train/data/formats';
+import type { RecordFormat } from '../train/data/types';
+import { TrainErrorCode } from '../train/errors';
+import type { TrainEvent } from '../train/events';
+import { trainHeadless } from '../train/headless';
+import type { RunConfig } from '../train/runConfig';
+import { runConfigFromPreset } from '../train/runConfig';
+import { sourceFromArg } from './nodeSources';
+
+export const TRAIN_USAGE =
+  'cli train --model <model> --data <file> --out <dir> [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T] [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L] [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout] [--shadow-config FILE] [--format F] [--template auto|chat|plain] [--dtype f32|bf16] [--json]';
+
+type Flags = Record<string, string | boolean>;
+
+function flagError(flag: string, value: unknown, rule: string): StudioError {
+  return new StudioError(TrainErrorCode.badRunConfig, `--${flag} ${JSON.stringify(value)}: ${rule}`, TRAIN_USAGE);
+}
+
+function text(flags: Flags, flag: string): string | undefined {
+  const v = flags[flag];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw flagError(flag, v, 'needs a value');
+  return v;
+}
+
+function num(flags: Flags, flag: string): number | undefined {
+  const v = text(flags, flag);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw flagError(flag, v, 'is not a number');
+  return n;
+}
+
+/** Flags → run settings: the preset (default: the config defaults), then each given flag. */
+export function trainOverrides(flags: Flags): Partial<Omit<RunConfig, 'baseModel'>> {
+  const out: Partial<Omit<RunConfig, 'baseModel'>> = {};
+  const presetId = text(flags, 'preset');
+  if (presetId !== undefined) {
+    const preset = shadowPreset(presetId);
+    if (!preset) throw flagError('preset', presetId, `is not a preset; choose one of ${SHADOW_PRESETS.map((p) => p.id).join(', ')}`);
+    const { baseModel: _unused, ...fromPreset } = runConfigFromPreset(preset, { id: '-', revision: null });
+    Object.assign(out, fromPreset);
+  }
+  const set = <K extends keyof RunConfig>(key: K, value: RunConfig[K] | undefined) => {
+    if (value !== undefined) (out as Partial<RunConfig>)[key] = value;
+  };
+  set('epochs', num(flags, 'epochs'));
+  set('maxSteps', num(flags, 'max-steps'));
+  set('learningRate', num(flags, 'lr'));
+  set('microBatchSize', num(flags, 'batch'));
+  set('gradientAccumulationSteps', num(flags, 'grad-accum'));
+  set('maxLength', num(flags, 'max-length'));
+  set('warmupRatio', num(flags, 'warmup-ratio'));
+  set('weightDecay', num(flags, 'weight-decay'));
+  set('shadowLossWeight', num(flags, 'lambda'));
+  set('seed', num(flags, 'seed'));
+  set('validationFraction', num(flags, 'val-fraction'));
+  set('evalEvery', num(flags, 'eval-every'));
+  set('earlyStoppingPatience', num(flags, 'patience'));
+  const schedule = text(flags, 'schedule');
+  if (schedule !== undefined && schedule !== 'linear' && schedule !== 'cosine') throw flagError('schedule', schedule, "must be 'linear' or 'cosine'");
+  set('schedule', schedule);
+  set('maxGradNorm', text(flags, 'max-grad-norm') === 'none' ? null : num(flags, 'max-grad-norm'));
+  if (flags['no-dropout']) out.dropout = false;
+  const shadowFile = text(flags, 'shadow-config');
+  if (shadowFile !== undefined) out.shadow = parseShadowConfigJson(readFileSync(shadowFile, 'utf8'));
+  // No IndexedDB in Node: checkpoints are the browser's; the CLI writes the adapter at the end.
+  out.checkpointEvery = null;
+  return out;
+}
+
+function describe(e: TrainEvent): string {
+  switch (e.type) {
+    case 'step':
+      return `step ${e.step}  epoch ${e.epoch.toFixed(2)}  loss ${e.loss.toFixed(4)} (base ${e.baseLoss.toFixed(4)}, shadow ${e.shadowLoss.toFixed(4)})  lr ${e.lr.toExponential(2)}  |g| ${e.gradNorm.toFixed(3)}  ${Math.round(e.tokensPerSecond)} tok/s  eta ${(e.etaMs / 1000).toFixed(0)} s`;
+    case 'eval':
+      return `eval ${e.step}  val loss ${e.valLoss.toFixed(4)}  perplexity ${e.perplexity.toFixed(2)}  shadow-only ${e.shadowValLoss.toFixed(4)}`;
+    case 'skipped':
+      return `skipped step ${e.step} (${e.consecutive} in a row): ${e.reason}`;
+    case 'paused':
+      return `paused at step ${e.step} (${e.reason})`;
+    case 'checkpoint':
+      return `checkpoint ${e.id}`;
+    case 'checkpoint-error':
+      return `checkpoint failed at step ${e.step}: ${e.message}`;
+    case 'done':
+      return `done: ${e.reason} after ${e.step} steps${e.bestValLoss !== null ? `, best val loss ${e.bestValLoss.toFixed(4)} at step ${e.bestStep}` : ''}`;
+  }
+}
+
+export async function runTrain(flags: Flags): Promise<void> {
+  const modelArg = text(flags, 'model');
+  const dataPath = text(flags, 'data');
+  const outDir = text(flags, 'out');
+  if (!modelArg || !dataPath || !outDir) throw new StudioError(TrainErrorCode.badRunConfig, 'train needs --model, --data and --out', TRAIN_USAGE);
+  const dtype = (text(flags, 'dtype') ?? 'f32').toUpperCase();
+  if (dtype !== 'F32' && dtype !== 'BF16') throw flagError('dtype', flags.dtype, "must be 'f32' or 'bf16'");
+  const template = text(flags, 'template');
+  if (template !== undefined && !['auto', 'chat', 'plain'].includes(template)) throw flagError('template', template, "must be 'auto', 'chat' or 'plain'");
+  const format = text(flags, 'format');
+  const formats = Object.keys(FORMAT_NAMES).filter((f) => f !== 'plain_text'); // a .txt file is plain text by its name
+  if (format !== undefined && !formats.includes(format)) throw flagError('format', format, `must be one of ${formats.join(', ')}`);
+  const overrides = trainOverrides(flags);
+  const json = flags.json === true;
+  const { device, caps } = await acquireDevice();
+  const gpu = new Gpu(device, caps);
+  try {
+    const r = await trainHeadless({
+      gpu,
+      source: sourceFromArg(modelArg),
+      data: { text: readFileSync(dataPath, 'utf8'), fileName: basename(dataPath), format: format as RecordFormat | undefined, template: template as 'auto' | 'chat' | 'plain' | undefined },
+      overrides,
+      adapterDtype: dtype,
+      onEvent: (e) => console.log(json ? JSON.stringify(e) : describe(e)),
+    });
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'shadow_config.json'), r.files.configJson);
+    writeFileSync(join(outDir, 'shadow_adapter.safetensors'), r.files.safetensors);
+    const summary = { type: 'saved', out: outDir, steps: r.result.progress.step, reason: r.result.reason, ...r.counts, datasetFingerprint: r.datasetFingerprint };
+    console.log(json ? JSON.stringify(summary) : `saved ${outDir}/shadow_config.json and shadow_adapter.safetensors (${r.counts.train} train / ${r.counts.validation} validation examples, ${summary.steps} steps)`);
+  } finally {
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,145 @@
+import { StudioError } from '../engine/errors';
+import { numel } from '../engine/tensor';
+import type { ShadowOptimizer } from '../shadow/optimizer';
+import type { ShadowPeftModel } from '../shadow/shadowModel';
+import type { ShadowTensors } from '../shadow/shadowParams';
+import { canonicalJson } from './data/fingerprint';
+import { TrainErrorCode } from './errors';
+import type { TrainProgress } from './progress';
+import { cloneProgress } from './progress';
+import type { RunConfig } from './runConfig';
+import type { ScheduleState } from './schedule';
+
+/** Bumped whenever the stored shape of a checkpoint changes; other versions are refused. */
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+/** The small part of a checkpoint: listed without reading any tensor. */
+export interface CheckpointManifest {
+  /** `${runId}@${step}` */
+  id: string;
+  runId: string;
+  step: number;
+  formatVersion: number;
+  /** ISO 8601 */
+  createdAt: string;
+  baseModel: { id: string; revision: string | null };
+  config: RunConfig;
+  datasetFingerprint: string;
+  /** the schedule's constants; with optimizerStep they give every remaining learning rate */
+  schedule: ScheduleState;
+  /**
+   * All randomness of a run derives from the seed and the step: dropout masks are keyed by
+   * (seed, step · accumulation + micro-batch), epoch orders by (seed, epoch) plus the data cursor.
+   */
+  rng: { seed: number; step: number };
+  optimizerStep: number;
+  /** cursor, loss history, early-stopping state */
+  progress: TrainProgress;
+  /** GPU tensor names (ShadowPeftModel.specs order) and the bytes of params + m + v */
+  tensorNames: string[];
+  bytes: number;
+}
+
+/** f32 contents of every adapter GPU tensor and both AdamW moments, by GPU tensor name. */
+export interface CheckpointTensors {
+  id: string;
+  params: Record<string, ArrayBuffer>;
+  m: Record<string, ArrayBuffer>;
+  v: Record<string, ArrayBuffer>;
+}
+
+export interface Checkpoint {
+  manifest: CheckpointManifest;
+  tensors: CheckpointTensors;
+}
+
+export interface CheckpointMeta {
+  runId: string;
+  config: RunConfig;
+  datasetFingerprint: string;
+  schedule: ScheduleState;
+  progress: TrainProgress;
+}
+
+export function checkpointId(runId: string, step: number): string {
+  return `${runId}@${step}`;
+}
+
+async function readAll(model: ShadowPeftModel, set: ShadowTensors, role: string): Promise<Record<string, ArrayBuffer>> {
+  const out: Record<string, ArrayBuffer> = {};
+  for (const s of model.specs) {
+    const data = await model.gpu.read(set.byName.get(s.name)!);
+    const bad = data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new StudioError(TrainErrorCode.nonFiniteAdapter, `${role} tensor '${s.name}' holds ${data[bad]} at index ${bad}; a non-finite adapter is never saved`, 'resume from the last good checkpoint and lower the learning rate');
+    }
+    out[s.name] = data.slice().buffer;
+  }
+  return out;
+}
+
+/** Reads the adapter, m and v back from the GPU; refuses (E304) if any value is NaN or ±Inf. */
+export async function captureCheckpoint(model: ShadowPeftModel, optimizer: ShadowOptimizer, meta: CheckpointMeta): Promise<Checkpoint> {
+  const id = checkpointId(meta.runId, optimizer.step);
+  const params = await readAll(model, model.params, 'adapter');
+  const m = await readAll(model, optimizer.m, 'AdamW m');
+  const v = await readAll(model, optimizer.v, 'AdamW v');
+  const bytes = [params, m, v].reduce((sum, set) => sum + Object.values(set).reduce((a, b) => a + b.byteLength, 0), 0);
+  return {
+    manifest: {
+      id,
+      runId: meta.runId,
+      step: optimizer.step,
+      formatVersion: CHECKPOINT_FORMAT_VERSION,
+      createdAt: new Date().toISOString(),
+      baseModel: { ...meta.config.baseModel },
+      config: structuredClone(meta.config),
+      datasetFingerprint: meta.datasetFingerprint,
+      schedule: { ...meta.schedule },
+      rng: { seed: meta.config.seed, step: optimizer.step },
+      optimizerStep: optimizer.step,
+      progress: cloneProgress(meta.progress),
+      tensorNames: model.specs.map((s) => s.name),
+      bytes,
+    },
+    tensors: { id, params, m, v },
+  };
+}
+
+/** What the caller knows must match (the loaded base, the dataset it tokenized). */
+export interface RestoreExpectations {
+  baseModelId?: string;
+  datasetFingerprint?: string;
+}
+
+/**
+ * Writes a checkpoint's adapter, m and v to the GPU and sets the optimizer's step. The model must
+ * have been created with the checkpoint's shadow config on the checkpoint's base model.
+ */
+export function restoreCheckpoint(ck: Checkpoint, model: ShadowPeftModel, optimizer: ShadowOptimizer, expect: RestoreExpectations = {}): void {
+  const { manifest: man, tensors } = ck;
+  const mismatch = (what: string, hint: string) => new StudioError(TrainErrorCode.checkpointMismatch, `checkpoint ${man.id}: ${what}`, hint);
+  if (man.formatVersion !== CHECKPOINT_FORMAT_VERSION) {
+    throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint ${man.id} has format version ${man.formatVersion}, this studio reads ${CHECKPOINT_FORMAT_VERSION}`, 'start a new run (the adapter can still be exported from the studio version that wrote it)');
+  }
+  if (expect.baseModelId !== undefined && expect.baseModelId !== man.baseModel.id) throw mismatch(`it was trained on '${man.baseModel.id}', the loaded model is '${expect.baseModelId}'`, 'load the base model the run started with');
+  if (expect.datasetFingerprint !== undefined && expect.datasetFingerprint !== man.datasetFingerprint) {
+    throw mismatch(`the dataset differs (fingerprint ${expect.datasetFingerprint}, the run used ${man.datasetFingerprint})`, 'choose the same file and data options to resume, or start a new run');
+  }
+  if (canonicalJson(man.config.shadow) !== canonicalJson(model.config)) throw mismatch('the shadow configuration differs from the model it is restored into', 'create the model from manifest.config.shadow');
+  const names = model.specs.map((s) => s.name);
+  if (canonicalJson(names) !== canonicalJson(man.tensorNames)) throw mismatch('its adapter tensors differ from this model’s', 'load the base model the run started with');
+  const write = (set: ShadowTensors, data: Record<string, ArrayBuffer>, role: string) => {
+    for (const s of model.specs) {
+      const buf = data[s.name];
+      if (!buf || buf.byteLength !== numel(s.shape) * 4) {
+        throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint ${man.id}: ${role} tensor '${s.name}' is ${buf ? `${buf.byteLength} bytes` : 'missing'}, expected ${numel(s.shape) * 4}`, 'the checkpoint is damaged; resume from an older one');
+      }
+      model.gpu.write(set.byName.get(s.name)!, new Float32Array(buf));
+    }
+  };
+  write(model.params, tensors.params, 'adapter');
+  write(optimizer.m, tensors.m, 'AdamW m');
+  write(optimizer.v, tensors.v, 'AdamW v');
+  optimizer.step = man.optimizerStep;
+}

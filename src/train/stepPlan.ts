@@ -1,0 +1,49 @@
+import type { BatchIndices, DataCursor } from './data/epochs';
+import { EpochIterator } from './data/epochs';
+import type { RunConfig } from './runConfig';
+
+/**
+ * Which examples each optimizer step trains on. Micro-batches of `microBatchSize` come from the
+ * data pipeline's EpochIterator (a seeded order per epoch, the last micro-batch of an epoch may be
+ * short); a step takes up to `gradientAccumulationSteps` of them but never crosses an epoch end,
+ * as the HF Trainer does. Everything follows from (seed, cursor), so a saved cursor resumes exactly.
+ */
+export function stepsPerEpoch(trainExamples: number, microBatchSize: number, accumulation: number): number {
+  return Math.ceil(Math.ceil(trainExamples / microBatchSize) / accumulation);
+}
+
+/** Optimizer steps of the whole run (what the schedule decays over). */
+export function plannedSteps(config: Pick<RunConfig, 'maxSteps' | 'epochs' | 'microBatchSize' | 'gradientAccumulationSteps'>, trainExamples: number): number {
+  return config.maxSteps ?? config.epochs * stepsPerEpoch(trainExamples, config.microBatchSize, config.gradientAccumulationSteps);
+}
+
+export class StepPlanner {
+  private readonly it: EpochIterator;
+
+  constructor(
+    readonly trainExamples: number,
+    private readonly config: Pick<RunConfig, 'microBatchSize' | 'gradientAccumulationSteps' | 'seed'>,
+    cursor: DataCursor = { epoch: 0, position: 0 },
+  ) {
+    this.it = new EpochIterator(trainExamples, { batchSize: config.microBatchSize, seed: config.seed, shuffle: true }, cursor);
+  }
+
+  /** Where the next step starts (saved in checkpoints). */
+  get cursor(): DataCursor {
+    return this.it.cursor;
+  }
+
+  /** Epochs done, fractional. */
+  get epochsDone(): number {
+    const c = this.it.cursor;
+    return c.epoch + c.position / this.trainExamples;
+  }
+
+  /** The micro-batches of the next optimizer step (1 … gradientAccumulationSteps, one epoch only). */
+  next(): BatchIndices[] {
+    const epoch = this.it.cursor.epoch;
+    const out: BatchIndices[] = [];
+    while (out.length < this.config.gradientAccumulationSteps && this.it.cursor.epoch === epoch) out.push(this.it.next());
+    return out;
+  }
+}

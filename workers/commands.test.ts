@@ -1,0 +1,68 @@
+import 'fake-indexeddb/auto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES_DIR } from '../src/model/testing/fixtures';
+import { exportAdapter, importAdapter } from './adapterCommands';
+import type { StudioEvent } from './api';
+import { loadDataset } from './dataCommands';
+import { generateText } from './generateCommands';
+import { inspectModel, loadModel } from './modelCommands';
+import { session } from './session';
+import { listCheckpoints, pause, stop, train } from './trainCommands';
+import { shadowConfig } from '../src/shadow/config';
+
+/** The worker's commands as plain functions, in Node: a picked folder, a dataset, a short run. */
+describe('worker commands', () => {
+  it('load a model from picked files, a dataset, train with checkpoints, generate in three modes, export and import', async () => {
+    const events: StudioEvent[] = [];
+    let finished: () => void = () => undefined;
+    const runEnded = new Promise<void>((r) => (finished = r));
+    session.emit = (e) => {
+      events.push(e);
+      if (e.type === 'train-status' && (e.status === 'done' || e.status === 'error')) finished();
+    };
+    const dir = join(FIXTURES_DIR, 'qwen3-tiny');
+    const files = readdirSync(dir).map((f) => ({ path: `qwen3-tiny/${f}`, file: new Blob([readFileSync(join(dir, f))]) }));
+    const spec = { kind: 'files' as const, name: 'qwen3-tiny', files };
+    const info = await inspectModel(spec);
+    expect(info.modelType).toBe('qwen3');
+    expect(info.downloadBytes).toBeGreaterThan(0);
+    const loaded = await loadModel(spec);
+    expect(loaded.storage).toBe('f32');
+    expect(events.some((e) => e.type === 'load-progress' && e.phase === 'upload')).toBe(true);
+
+    const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Hi ${i % 3}`, completion: ` ok ${i % 3}.` }));
+    const summary = await loadDataset({ text: `${lines.join('\n')}\n{broken`, fileName: 'd.jsonl', onError: 'skip', maxLength: 32, validationFraction: 0.25, seed: 1 });
+    expect(summary.format).toBe('prompt_completion');
+    expect(summary.issues[0]!.line).toBe(13);
+    expect(summary.trainExamples + summary.validationExamples).toBe(12);
+
+    const settings = {
+      shadow: shadowConfig({ injection_hidden_size: 4, gate_hidden_size: 3, shadow_intermediate_size: 16, dropout: 0.1 }),
+      shadowLossWeight: 0.05, learningRate: 1e-2, weightDecay: 0.01, warmupRatio: 0, schedule: 'linear' as const, maxGradNorm: 1,
+      microBatchSize: 3, gradientAccumulation: 1, epochs: 2, evalEvery: 2, earlyStoppingPatience: 0, checkpointEvery: 2, seed: 3,
+    };
+    await train(settings);
+    await runEnded;
+    expect(events.find((e) => e.type === 'train-status' && e.status === 'error')).toBeUndefined();
+    await stop(); // the run has ended: a no-op
+    const steps = events.filter((e) => e.type === 'train-step');
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps.every((e) => e.type === 'train-step' && Number.isFinite(e.loss))).toBe(true);
+    expect(events.some((e) => e.type === 'train-eval')).toBe(true);
+    await pause(); // no run: a no-op
+    const checkpoints = await listCheckpoints();
+    expect(checkpoints.length).toBeGreaterThan(0);
+
+    for (const mode of ['base', 'base_shadow', 'shadow_only'] as const) {
+      const r = await generateText({ prompt: 'Hi 1', mode, chat: true, maxNewTokens: 4, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0 }, 1);
+      expect(r.tokens.length).toBeLessThanOrEqual(4);
+      expect(r.mode).toBe(mode);
+    }
+    const exported = await exportAdapter('F32');
+    const imported = await importAdapter(exported);
+    expect(imported.baseModel).toBe('qwen3-tiny');
+    expect(imported.shadow.injection_hidden_size).toBe(4);
+  });
+});

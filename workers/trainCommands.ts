@@ -1,0 +1,219 @@
+import { StudioError } from '../src/engine/errors';
+import { estimateMemory } from '../src/model/memory';
+import { baseArchitectureOf } from '../src/shadow/fromModel';
+import { countShadowParams, loraEquivalentRank } from '../src/shadow/paramCount';
+import { ShadowOptimizer } from '../src/shadow/optimizer';
+import { ShadowPeftModel } from '../src/shadow/shadowModel';
+import { CheckpointStore } from '../src/train/checkpoints';
+import { restoreCheckpoint } from '../src/train/checkpointState';
+import { TrainController } from '../src/train/controller';
+import { evaluate as evaluateSet } from '../src/train/evaluate';
+import type { TrainEvent } from '../src/train/events';
+import { prepareBatch } from '../src/train/prepareBatch';
+import type { RunConfig } from '../src/train/runConfig';
+import { runConfig } from '../src/train/runConfig';
+import { plannedSteps, stepsPerEpoch } from '../src/train/stepPlan';
+import { Trainer } from '../src/train/trainer';
+import type { CheckpointInfo, Estimate, TrainingSettings } from './api';
+import { resetSteppers } from './generateCommands';
+import { requireDataset, requireModel, session } from './session';
+
+interface Run {
+  trainer: Trainer;
+  controller: TrainController;
+  config: RunConfig;
+  totalSteps: number;
+  done: Promise<void>;
+}
+
+let run: Run | null = null;
+let store: Promise<CheckpointStore> | null = null;
+
+/** The IndexedDB checkpoint store; asks the browser to keep the studio's storage persistent. */
+function checkpointStore(): Promise<CheckpointStore> {
+  const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
+  store ??= CheckpointStore.open({ storage });
+  return store;
+}
+
+function configOf(settings: TrainingSettings): RunConfig {
+  const { source } = requireModel();
+  const data = requireDataset();
+  return runConfig(
+    { id: source.id, revision: source.revision },
+    {
+      shadow: settings.shadow,
+      shadowLossWeight: settings.shadowLossWeight,
+      learningRate: settings.learningRate,
+      weightDecay: settings.weightDecay,
+      warmupRatio: settings.warmupRatio,
+      schedule: settings.schedule,
+      maxGradNorm: settings.maxGradNorm,
+      microBatchSize: settings.microBatchSize,
+      gradientAccumulationSteps: settings.gradientAccumulation,
+      epochs: settings.epochs,
+      maxLength: data.maxLength,
+      validationFraction: data.validationFraction,
+      // The UI's 0 means "off", the run config's null.
+      evalEvery: settings.evalEvery || null,
+      earlyStoppingPatience: settings.earlyStoppingPatience || null,
+      checkpointEvery: settings.checkpointEvery || null,
+      seed: settings.seed,
+    },
+  );
+}
+
+function forward(e: TrainEvent, totalSteps: number): void {
+  const emit = session.emit;
+  switch (e.type) {
+    case 'step':
+      emit({ type: 'train-step', step: e.step, totalSteps, epoch: e.epoch, loss: e.loss, baseLoss: e.baseLoss, shadowLoss: e.shadowLoss, lr: e.lr, gradNorm: e.gradNorm, tokensPerSecond: e.tokensPerSecond, elapsedMs: e.elapsedMs, etaMs: e.etaMs, memoryBytes: e.memoryBytes ?? 0 });
+      break;
+    case 'eval':
+      emit({ type: 'train-eval', step: e.step, valLoss: e.valLoss, perplexity: e.perplexity });
+      break;
+    case 'skipped':
+      emit({ type: 'train-skipped', step: e.step, reason: e.reason });
+      break;
+    case 'paused':
+      emit({ type: 'train-status', status: 'paused', reason: e.reason === 'non-finite' ? 'paused after 3 steps in a row with NaN or infinite gradients; lower the learning rate, then resume' : 'paused' });
+      // A pause is a natural save point: the next reload can resume from exactly here.
+      if (run) void run.trainer.saveCheckpoint().catch((err: unknown) => warn(e.step, err));
+      break;
+    case 'checkpoint':
+      emit({ type: 'train-checkpoint', step: e.step, id: e.id });
+      break;
+    case 'checkpoint-error':
+      emit({ type: 'train-warning', step: e.step, error: { code: e.code, message: e.message, hint: e.hint } });
+      break;
+    case 'done':
+      break;
+  }
+}
+
+function warn(step: number, err: unknown): void {
+  const info = err instanceof StudioError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'E000', message: String(err), hint: '' };
+  session.emit({ type: 'train-warning', step, error: info });
+}
+
+/** Starts a run, or resumes one from a checkpoint; returns once it is running (events report the rest). */
+export async function train(settings: TrainingSettings, resumeFrom?: string): Promise<void> {
+  if (run) throw new StudioError('E505', 'a training run is already in progress', 'stop it first, or pause and resume it');
+  const { model: base, tokenizer } = requireModel();
+  const data = requireDataset();
+  const checkpoints = await checkpointStore();
+  let config = configOf(settings);
+  const ck = resumeFrom ? await checkpoints.loadCheckpoint(resumeFrom) : null;
+  if (ck) config = ck.manifest.config;
+  const shadow = await ShadowPeftModel.create(base, config.shadow, config.seed);
+  const optimizer = await ShadowOptimizer.create(shadow);
+  if (ck) restoreCheckpoint(ck, shadow, optimizer, { baseModelId: requireModel().source.id, datasetFingerprint: data.summary.fingerprint });
+  session.shadow = shadow;
+  resetSteppers();
+  const controller = new TrainController();
+  const totalSteps = plannedSteps(config, data.train.length);
+  const runId = ck?.manifest.runId ?? `run-${Date.now().toString(36)}`;
+  const padId = tokenizer.pad_token_id ?? 0;
+  const trainer = await Trainer.create({
+    model: shadow,
+    optimizer,
+    config,
+    data: { train: data.train, validation: data.validation, padId, fingerprint: data.summary.fingerprint },
+    controller,
+    checkpoints: { store: checkpoints, runId },
+    resume: ck?.manifest.progress,
+    onEvent: (e) => forward(e, totalSteps),
+  });
+  session.emit({ type: 'train-status', status: 'running' });
+  const done = trainer.run().then(
+    (r) => session.emit({ type: 'train-status', status: r.reason === 'stopped' ? 'stopped' : 'done', reason: r.reason }),
+    (err: unknown) => {
+      const info = err instanceof StudioError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'E000', message: String(err), hint: 'this is a bug in the studio; please report it' };
+      session.emit({ type: 'train-status', status: 'error', error: info });
+    },
+  ).finally(() => (run = null));
+  run = { trainer, controller, config, totalSteps, done };
+}
+
+export async function pause(): Promise<void> {
+  run?.controller.pause();
+}
+
+export async function resume(): Promise<void> {
+  if (!run) throw new StudioError('E506', 'no paused run in this session', 'after a reload, resume from a checkpoint on the Train or Adapters screen');
+  run.controller.resume();
+  session.emit({ type: 'train-status', status: 'running' });
+}
+
+export async function stop(): Promise<void> {
+  if (!run) return;
+  const r = run;
+  r.controller.stop();
+  await r.done;
+}
+
+export async function evaluate(): Promise<{ valLoss: number; perplexity: number }> {
+  const data = requireDataset();
+  if (!session.shadow) throw new StudioError('E503', 'no shadow adapter exists yet', 'train one, or import an adapter');
+  if (data.validation.length === 0) throw new StudioError('E507', 'the dataset has no validation split', 'set a validation fraction above 0 on the Data screen');
+  const { tokenizer } = requireModel();
+  const B = 4;
+  const maxT = Math.max(2, ...data.validation.map((e) => e.inputIds.length));
+  const ws = await session.shadow.createWorkspace(B, maxT);
+  const batches = [];
+  for (let i = 0; i < data.validation.length; i += B) batches.push(prepareBatch(data.validation.slice(i, i + B), tokenizer.pad_token_id ?? 0, session.shadow.base.config.vocabSize));
+  const r = await evaluateSet(session.shadow, ws, batches);
+  return { valLoss: r.loss, perplexity: r.perplexity };
+}
+
+/** Memory from the allocator's tables, parameter counts, and the time of a measured warm-up step. */
+export async function estimate(settings: TrainingSettings): Promise<Estimate> {
+  const { gpu, model: base } = requireModel();
+  const data = requireDataset();
+  const arch = baseArchitectureOf(base.config);
+  const trainable = countShadowParams(settings.shadow, arch).total;
+  const maxT = Math.max(2, ...data.train.map((e) => e.inputIds.length));
+  const mem = estimateMemory(base.config, { limits: gpu.caps.limits, features: gpu.caps.features }, { B: settings.microBatchSize, T: maxT, training: true, storage: base.weights.storage });
+  const adapter = trainable * 4 * 4; // parameters, gradients and two Adam moments, all f32
+  const steps = stepsPerEpoch(data.train.length, settings.microBatchSize, settings.gradientAccumulation);
+  const tokensPerEpoch = data.train.reduce((a, e) => a + e.inputIds.length, 0);
+  let msPerStep: number | null = null;
+  if (!run) {
+    // One real micro-batch, timed after a first run that compiles the pipelines.
+    const shadow = await ShadowPeftModel.create(base, settings.shadow, settings.seed);
+    const ws = await shadow.createWorkspace(settings.microBatchSize, maxT);
+    const { tokenizer } = requireModel();
+    const b = prepareBatch(data.train.slice(0, settings.microBatchSize), tokenizer.pad_token_id ?? 0, base.config.vocabSize);
+    await shadow.forwardBackward(ws, b.batch, b.labels, settings.shadowLossWeight, null, { readLosses: true });
+    const t0 = performance.now();
+    await shadow.forwardBackward(ws, b.batch, b.labels, settings.shadowLossWeight, null, { readLosses: true });
+    msPerStep = (performance.now() - t0) * settings.gradientAccumulation;
+  }
+  return {
+    memory: { weights: mem.weights, adapter, activations: mem.activations + mem.lossHead, total: mem.total + adapter },
+    trainableParameters: trainable,
+    loraEquivalentRank: loraEquivalentRank(arch, trainable),
+    tokensPerEpoch,
+    stepsPerEpoch: steps,
+    msPerStep,
+    msPerEpoch: msPerStep === null ? null : msPerStep * steps,
+  };
+}
+
+export async function listCheckpoints(): Promise<CheckpointInfo[]> {
+  const list = await (await checkpointStore()).listCheckpoints();
+  return list.map((m) => ({
+    id: m.id,
+    runId: m.runId,
+    step: m.step,
+    epoch: m.progress.cursor.epoch,
+    loss: m.progress.history.length ? m.progress.history[m.progress.history.length - 1]!.loss : null,
+    bytes: m.bytes,
+    createdAt: Date.parse(m.createdAt),
+    baseModel: m.baseModel.id,
+  }));
+}
+
+export async function deleteCheckpoint(id: string): Promise<void> {
+  await (await checkpointStore()).deleteCheckpoint(id);
+}
