@@ -42,3 +42,21 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
 export function shapeString(shape: readonly number[]): string {
   return `(${shape.join(', ')})`;
 }
+
+/**
+ * A matrix too large for one storage binding, split by rows into parts that each fit
+ * (maxStorageBufferBindingSize). Kernels that take one loop over the parts: the embedding gathers
+ * from each, the head writes each part's block of logit columns.
+ */
+export interface RowPart {
+  tensor: Tensor; // (rows, cols)
+  rowStart: number;
+  rows: number;
+}
+
+/** A whole matrix or its row parts: code that takes either iterates `rowParts(m)`. */
+export type RowSplitMatrix = Tensor | readonly RowPart[];
+
+export function rowParts(m: RowSplitMatrix): readonly RowPart[] {
+  return 'buffer' in m ? [{ tensor: m, rowStart: 0, rows: m.shape[0]! }] : m;
+}

@@ -41,14 +41,14 @@ async function forwardAndCompare(name: string, model: CausalLM) {
   const V = model.config.vocabSize;
   const ws = await model.createWorkspace(B, T, true);
   model.forward(ws, batch);
-  const logits = await gpu.createTensor('logits', [N, V]);
+  const logits = await model.gpu.createTensor('logits', [N, V]);
   model.logits(ws.h, logits, N);
   const mask = batch.attentionMask;
-  expectClose(realRows(await gpu.read(logits), mask, V), realRows(g.tensors.get('logits')!, mask, V), LOGITS_TOL, `${name} logits`);
+  expectClose(realRows(await model.gpu.read(logits), mask, V), realRows(g.tensors.get('logits')!, mask, V), LOGITS_TOL, `${name} logits`);
   for (let l = 0; l <= model.config.numLayers; l++) {
-    expectClose(realRows(await gpu.read(ws.residuals![l]!), mask, C), realRows(g.tensors.get(`hidden_states.${l}`)!, mask, C), LOGITS_TOL, `${name} hidden_states.${l}`);
+    expectClose(realRows(await model.gpu.read(ws.residuals![l]!), mask, C), realRows(g.tensors.get(`hidden_states.${l}`)!, mask, C), LOGITS_TOL, `${name} hidden_states.${l}`);
   }
-  expectClose(realRows(await gpu.read(ws.h), mask, C), realRows(g.tensors.get('final_norm')!, mask, C), LOGITS_TOL, `${name} final_norm`);
+  expectClose(realRows(await model.gpu.read(ws.h), mask, C), realRows(g.tensors.get('final_norm')!, mask, C), LOGITS_TOL, `${name} final_norm`);
   return { g, batch, ws, logits };
 }
 
@@ -95,5 +95,26 @@ describe('backward through the frozen model', () => {
     const want = g.tensors.get('grad_inputs_embeds')!;
     const err = relativeL2(dEmb, want);
     if (!(err <= 1e-4)) throw new Error(`${name}: relative L2 error of dL/d(embeddings) ${err.toExponential(3)} > 1e-4`);
+  });
+});
+
+describe('weights larger than one storage binding', () => {
+  it('the embedding and head are split by rows; logits, loss and dL/d(embeddings) are unchanged', async () => {
+    // The same device, told that a binding holds 12 KiB: qwen3-tiny's (96, 40) f32 embedding and
+    // head (15 KiB each) must be split, every other weight still fits.
+    const { Gpu } = await import('../engine/runtime');
+    const small = new Gpu(gpu.device, { ...gpu.caps, limits: { ...gpu.caps.limits, maxStorageBufferBindingSize: 12 * 1024 } });
+    const model = await loadCausalLM(small, fixtureSource('qwen3-tiny'));
+    expect(model.weights.split.get('model.embed_tokens.weight')!.length).toBe(2);
+    expect(model.weights.split.get('lm_head.weight')!.map((p) => p.rows)).toEqual([76, 20]);
+    const { g, batch, ws } = await forwardAndCompare('qwen3-tiny', model);
+    const N = batch.B * batch.T;
+    const head = await LossHead.create(small, N, model.config.hiddenSize, model.config.vocabSize);
+    const dh = await small.createTensor('dh', [N, model.config.hiddenSize]);
+    head.run(ws.h, model.head, shiftLabels(g.tensors.get('labels')!, batch.B, batch.T), { dh });
+    expect(Math.abs((await small.read(head.loss))[0]! - g.tensors.get('loss')![0]!)).toBeLessThan(1e-5);
+    const inp = model.prepareBatch(ws, batch);
+    const err = relativeL2(await small.read(model.backwardToEmbeddings(ws, inp, dh)), g.tensors.get('grad_inputs_embeds')!);
+    expect(err).toBeLessThan(1e-4);
   });
 });

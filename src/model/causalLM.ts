@@ -1,9 +1,10 @@
 import { embeddingForward } from '../engine/kernels/embedding/embedding';
-import { linearForward } from '../engine/kernels/matmul/matmul';
+import { matmul } from '../engine/kernels/matmul/matmul';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
 import { ropeInvFreq } from '../engine/kernels/rope/rope';
 import type { Gpu } from '../engine/runtime';
-import type { Tensor } from '../engine/tensor';
+import type { RowSplitMatrix, Tensor } from '../engine/tensor';
+import { rowParts } from '../engine/tensor';
 import type { TokenBatch, BatchTensors } from './batch';
 import { createBatchTensors, uploadBatch } from './batch';
 import type { ModelConfig } from './config';
@@ -16,6 +17,7 @@ import { layerWeightsFrom } from './layerWeights';
 import type { LayerWorkspace } from './layerWorkspace';
 import { createLayerWorkspace } from './layerWorkspace';
 import type { LoadedWeights } from './loadWeights';
+import { weightMatrix } from './loadWeights';
 
 /** Residual stream of every layer boundary: (L+1) tensors of (B·T, C); [0] = embeddings. */
 export type Residuals = Tensor[];
@@ -28,9 +30,9 @@ export type Residuals = Tensor[];
 export class CausalLM {
   readonly dims: LayerDims;
   readonly layers: LayerWeights[];
-  readonly embed: Tensor; // (V, C)
+  readonly embed: RowSplitMatrix; // (V, C), in row parts when one binding cannot hold it
   readonly finalNorm: Tensor; // (C)
-  readonly head: Tensor; // (V, C), the embedding itself when tied
+  readonly head: RowSplitMatrix; // (V, C), the embedding itself when tied
   readonly invFreq: Tensor; // (HS/2)
 
   private constructor(
@@ -42,9 +44,9 @@ export class CausalLM {
     const v = weights.views;
     this.dims = layerDimsOf(config);
     this.layers = Array.from({ length: config.numLayers }, (_, i) => layerWeightsFrom(v, `model.layers.${i}.`, this.dims));
-    this.embed = v.get('model.embed_tokens.weight')!;
+    this.embed = weightMatrix(weights, 'model.embed_tokens.weight');
     this.finalNorm = v.get('model.norm.weight')!;
-    this.head = config.tieWordEmbeddings ? this.embed : v.get('lm_head.weight')!;
+    this.head = config.tieWordEmbeddings ? this.embed : weightMatrix(weights, 'lm_head.weight');
     this.invFreq = invFreq;
   }
 
@@ -83,7 +85,9 @@ export class CausalLM {
   /** x (B·T, C) = E[ids]. */
   embedTokens(ws: ModelWorkspace, inp: BatchInputs, out: Tensor = ws.x): void {
     const N = inp.B * inp.T;
-    embeddingForward(this.gpu, { ids: ws.batch.ids, table: this.embed, out, N, V: this.config.vocabSize, C: this.config.hiddenSize });
+    const parts = rowParts(this.embed);
+    const C = this.config.hiddenSize;
+    for (const p of parts) embeddingForward(this.gpu, { ids: ws.batch.ids, table: p.tensor, out, N, V: p.rows, C, part: parts.length > 1 ? { rowStart: p.rowStart } : undefined });
   }
 
   layerForward(l: number, ws: ModelWorkspace, x: Tensor, inp: BatchInputs, cache?: KvCacheSlot): void {
@@ -107,7 +111,9 @@ export class CausalLM {
 
   /** logits (N, V) = h · headᵀ. Full logits: for inspection, tests and decoding, not for training on large V. */
   logits(h: Tensor, out: Tensor, N: number): void {
-    linearForward(this.gpu, h, this.head, out, N, this.config.hiddenSize, this.config.vocabSize);
+    const V = this.config.vocabSize;
+    // Each row part of the head writes its block of columns of the (N, V) logits.
+    for (const p of rowParts(this.head)) matmul(this.gpu, { a: h, b: p.tensor, c: out, M: N, N: p.rows, K: this.config.hiddenSize, transB: true, offsetC: p.rowStart, ldc: V });
   }
 
   /**

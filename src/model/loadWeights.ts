@@ -4,7 +4,7 @@ import { encodeStorage } from '../engine/dtype';
 import { StudioError } from '../engine/errors';
 import type { Gpu } from '../engine/runtime';
 import { formatBytes } from '../engine/runtime';
-import type { Tensor } from '../engine/tensor';
+import type { RowPart, RowSplitMatrix, Tensor } from '../engine/tensor';
 import type { ModelConfig } from './config';
 import { ModelErrorCode } from './errors';
 import { toFloat32 } from './safetensors/convert';
@@ -13,7 +13,7 @@ import type { SafetensorsDtype, SafetensorsTensor } from './safetensors/parse';
 import type { ByteProgress, ModelSource } from './sources/source';
 import { readJson } from './sources/source';
 import type { WeightSpec } from './weights';
-import { isMatrixWeight, weightSpecs } from './weights';
+import { isMatrixWeight, isRowSplittable, rowsPerPart, weightSpecs } from './weights';
 
 export type StorageChoice = 'auto' | WeightStorage;
 
@@ -55,8 +55,15 @@ export async function checkpointFiles(source: ModelSource): Promise<string[]> {
 
 export interface LoadedWeights {
   views: Map<string, Tensor>;
+  /** Weights stored as row parts (only the embedding and head, when one binding cannot hold them). */
+  split: Map<string, RowPart[]>;
   storage: WeightStorage;
   bytes: number;
+}
+
+/** A weight's GPU storage: one view, or its row parts. */
+export function weightMatrix(w: LoadedWeights, name: string): RowSplitMatrix {
+  return w.split.get(name) ?? w.views.get(name)!;
 }
 
 /**
@@ -68,6 +75,7 @@ export async function loadWeights(gpu: Gpu, source: ModelSource, config: ModelCo
   const files = await checkpointFiles(source);
   const seen = new Set<string>();
   let views: Map<string, Tensor> | null = null;
+  let split = new Map<string, RowPart[]>();
   let storage: WeightStorage = 'f32';
   let bytes = 0;
   for (const file of files) {
@@ -78,9 +86,10 @@ export async function loadWeights(gpu: Gpu, source: ModelSource, config: ModelCo
       // The first matrix of the checkpoint decides the storage of all matrices.
       const firstMatrix = [...parsed.tensors.values()].find((t) => t.shape.length === 2);
       storage = chooseStorage(opts.storage ?? 'auto', firstMatrix?.dtype ?? 'F32', gpu.caps.features.shaderF16);
-      const arena = weightArena(specs, storage, gpu.caps.limits.maxStorageBufferBindingSize);
-      bytes = arena.plannedBytes(gpu.caps.limits.minStorageBufferOffsetAlignment);
-      views = await arena.allocate(gpu);
+      const plan = weightArena(specs, storage, gpu.caps.limits.maxStorageBufferBindingSize);
+      bytes = plan.arena.plannedBytes(gpu.caps.limits.minStorageBufferOffsetAlignment);
+      views = await plan.arena.allocate(gpu);
+      split = new Map([...plan.parts].map(([name, parts]) => [name, parts.map((p) => ({ tensor: views!.get(p.view)!, rowStart: p.rowStart, rows: p.rows }))]));
     }
     let uploaded = 0;
     for (const [name, tensor] of parsed.tensors) {
@@ -91,8 +100,15 @@ export async function loadWeights(gpu: Gpu, source: ModelSource, config: ModelCo
         throw new StudioError(ModelErrorCode.unexpectedWeight, `${source.id}/${file}: unexpected tensor '${name}' for a ${config.modelType} model with ${config.numLayers} layers`, 'the checkpoint does not match its config.json');
       }
       checkShape(source.id, file, name, tensor, spec);
-      const view = views.get(name)!;
-      gpu.write(view, encodeWeight(tensor, view.dtype as WeightStorage));
+      const parts = split.get(name);
+      if (parts) {
+        const encoded = encodeWeight(tensor, parts[0]!.tensor.dtype as WeightStorage);
+        const rowBytes = encoded.byteLength / spec.shape[0]!;
+        for (const p of parts) gpu.write(p.tensor, encoded.subarray(p.rowStart * rowBytes, (p.rowStart + p.rows) * rowBytes));
+      } else {
+        const view = views.get(name)!;
+        gpu.write(view, encodeWeight(tensor, view.dtype as WeightStorage));
+      }
       seen.add(name);
       uploaded += tensor.data.byteLength;
       opts.onProgress?.({ phase: 'upload', file, loaded: uploaded, total: data.byteLength });
@@ -103,21 +119,36 @@ export async function loadWeights(gpu: Gpu, source: ModelSource, config: ModelCo
     throw new StudioError(ModelErrorCode.missingWeight, `${source.id}: ${missing.length} weight(s) missing from the checkpoint, first '${missing[0]}'`, 'the checkpoint does not match its config.json, or a shard is missing');
   }
   await gpu.sync();
-  return { views: views!, storage, bytes };
+  return { views: views!, split, storage, bytes };
 }
 
-function weightArena(specs: Map<string, WeightSpec>, storage: WeightStorage, maxBinding: number): Arena {
+/** The weights' arena; the embedding and head become row parts `<name>#<i>` when over one binding. */
+function weightArena(specs: Map<string, WeightSpec>, storage: WeightStorage, maxBinding: number): { arena: Arena; parts: Map<string, { view: string; rowStart: number; rows: number }[]> } {
   const arena = new Arena('weights');
+  const parts = new Map<string, { view: string; rowStart: number; rows: number }[]>();
   for (const s of specs.values()) {
     const dtype = isMatrixWeight(s) ? storage : 'f32';
     const elementBytes = dtype === 'f32' ? 4 : 2;
     const size = s.shape.reduce((a, b) => a * b, 1) * elementBytes;
+    if (size > maxBinding && isRowSplittable(s.name)) {
+      const [rows, cols] = s.shape as [number, number];
+      const per = rowsPerPart(cols, elementBytes, maxBinding);
+      const list: { view: string; rowStart: number; rows: number }[] = [];
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const n = Math.min(per, rows - r0);
+        const view = `${s.name}#${list.length}`;
+        arena.add(view, [n, cols], dtype);
+        list.push({ view, rowStart: r0, rows: n });
+      }
+      parts.set(s.name, list);
+      continue;
+    }
     if (size > maxBinding) {
       throw new StudioError(ModelErrorCode.tooLargeForDevice, `weight '${s.name}' (${s.shape.join('×')}, ${formatBytes(size)}) exceeds this device's largest storage binding (${formatBytes(maxBinding)})`, 'this GPU or browser cannot hold this model; pick a smaller model');
     }
     arena.add(s.name, s.shape, dtype);
   }
-  return arena;
+  return { arena, parts };
 }
 
 function checkShape(id: string, file: string, name: string, t: SafetensorsTensor, spec: WeightSpec): void {

@@ -1,7 +1,7 @@
 import type { CrossEntropyScratch } from '../engine/kernels/crossentropy/crossentropy';
 import { countSupervised, createCrossEntropyScratch, crossEntropyChunkRows, crossEntropyForwardBackward, crossEntropyLossSum, IGNORE_INDEX } from '../engine/kernels/crossentropy/crossentropy';
 import type { Gpu } from '../engine/runtime';
-import type { Tensor } from '../engine/tensor';
+import type { RowSplitMatrix, Tensor } from '../engine/tensor';
 
 /** Causal shift: targets[b, t] = labels[b, t+1], −100 at each sequence's last position. */
 export function shiftLabels(labels: ArrayLike<number>, B: number, T: number): Int32Array {
@@ -49,7 +49,7 @@ export class LossHead {
    * loss (1) = weight · mean CE of h (N, C) · headᵀ against targets (already shifted); with dh,
    * dh (=) weight · dL/dh. Returns the number of supervised rows (0: loss and dh are 0).
    */
-  run(h: Tensor, head: Tensor, targets: Int32Array, opts: { dh?: Tensor; weight?: number } = {}): number {
+  run(h: Tensor, head: RowSplitMatrix, targets: Int32Array, opts: { dh?: Tensor; weight?: number } = {}): number {
     const N = targets.length;
     const supervised = countSupervised(targets, this.V);
     const weight = opts.weight ?? 1;

@@ -21,7 +21,7 @@ import type { StorageChoice } from './loadWeights';
 import { chooseStorage } from './loadWeights';
 import { CE_BUDGET_BYTES } from './lossHead';
 import type { SafetensorsDtype } from './safetensors/parse';
-import { isMatrixWeight, weightSpecs } from './weights';
+import { isMatrixWeight, isRowSplittable, weightSpecs } from './weights';
 
 /** The device facts the estimate needs; a full Capabilities object fits. */
 export interface MemoryCaps {
@@ -144,6 +144,8 @@ export function estimateMemory(config: ModelConfig, caps: MemoryCaps, plan: Memo
 
   let largestTensor = { name: '', bytes: 0 };
   for (const e of [...weightEntries, ...activationEntries, ...headEntries, ...kvEntries]) {
+    // The embedding and head are split by rows when one binding cannot hold them.
+    if (isRowSplittable(e.name)) continue;
     const bytes = byteSize(e.dtype, numel(e.shape));
     if (bytes > largestTensor.bytes) largestTensor = { name: e.name, bytes };
   }

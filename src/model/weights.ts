@@ -47,3 +47,20 @@ export function weightSpecs(c: ModelConfig): WeightSpec[] {
 export function isMatrixWeight(spec: WeightSpec): boolean {
   return spec.shape.length === 2;
 }
+
+/**
+ * Weights that may be split by rows when one storage binding cannot hold them: the vocabulary-sized
+ * embedding and head (Qwen3's 151,936 × 1,024 table is 311 MB in bf16). Their users take a
+ * RowSplitMatrix. Any other weight must fit one binding.
+ */
+export function isRowSplittable(name: string): boolean {
+  return name === 'model.embed_tokens.weight' || name === 'lm_head.weight';
+}
+
+/** Rows per part so that each part fits `maxBindingBytes` and starts on a whole u32 word. */
+export function rowsPerPart(cols: number, elementBytes: number, maxBindingBytes: number): number {
+  const rowBytes = cols * elementBytes;
+  let rows = Math.floor(maxBindingBytes / rowBytes);
+  if ((rowBytes * rows) % 4 !== 0) rows -= 1; // packed halves: a part must end on a word
+  return Math.max(1, rows);
+}

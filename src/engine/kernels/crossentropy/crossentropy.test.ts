@@ -28,6 +28,8 @@ interface Case {
   extreme?: boolean;
   /** pass no staging rows (only valid when every chunk is aligned for binding) */
   noStaging?: boolean;
+  /** store the head as row parts [rowStart, rows] */
+  splitRows?: [number, number][];
   forwardOnly?: boolean;
 }
 
@@ -53,7 +55,10 @@ async function runCase(c: Case, seed = 1) {
   const supervised = targets.filter((t) => t >= 0 && t < c.V).length;
   const scale = 1 / Math.max(supervised, 1);
   const hT = await upload(gpu, 'h', h, [c.N, c.C]);
-  const ET = await upload(gpu, 'E', encodeStorage(E, storage), [c.V, c.C], storage);
+  // A row-split head: each part is its own tensor, as the loader makes for a table over one binding.
+  const ET = c.splitRows
+    ? await Promise.all(c.splitRows.map(async ([start, rows]) => ({ tensor: await upload(gpu, `E[${start}]`, encodeStorage(E.slice(start * c.C, (start + rows) * c.C), storage), [rows, c.C], storage), rowStart: start, rows })))
+    : await upload(gpu, 'E', encodeStorage(E, storage), [c.V, c.C], storage);
   const tT = await upload(gpu, 'targets', targets, [c.N], 'i32');
   const lossT = await gpu.createTensor('lossPerRow', [c.N]);
   // Filled with garbage so that a row the kernels forget to write shows up.
@@ -91,6 +96,7 @@ const cases: Case[] = [
   { label: 'N 33, V 37, C 40, one chunk larger than N', N: 33, V: 37, C: 40, chunkRows: 64, ignored: [5] },
   { label: 'N 33, V 513, C 40, chunks of 32: every chunk aligned, no staging rows', N: 33, V: 513, C: 40, chunkRows: 32, ignored: [0], noStaging: true },
   { label: 'N 7, V 37, C 5 forward only (no dh)', N: 7, V: 37, C: 5, chunkRows: 2, ignored: [6], forwardOnly: true },
+  { label: 'N 9, V 37, C 8, head split by rows into 3 parts (13, 13, 11), chunks of 4', N: 9, V: 37, C: 8, chunkRows: 4, ignored: [2], splitRows: [[0, 13], [13, 13], [26, 11]] },
 ];
 
 describe('cross entropy (f32 head) against the f64 reference', () => {

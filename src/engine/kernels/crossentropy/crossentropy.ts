@@ -2,8 +2,8 @@ import { GpuErrorCode, StudioError } from '../../errors';
 import { KernelSource } from '../../kernel';
 import type { KernelSpec } from '../../kernel';
 import type { Gpu } from '../../runtime';
-import type { Tensor } from '../../tensor';
-import { numel } from '../../tensor';
+import type { RowSplitMatrix, Tensor } from '../../tensor';
+import { numel, rowParts } from '../../tensor';
 import type { WeightStorage } from '../../dtype';
 import { matmul, matmulVariant } from '../matmul/matmul';
 import source from './crossentropy.wgsl?raw';
@@ -39,7 +39,7 @@ export interface CrossEntropyArgs {
   /** f32 (N, C): final-normed hidden states */
   h: Tensor;
   /** (V, C): head weight in any weight storage (f32, f16, bf16x2, f16x2) */
-  E: Tensor;
+  E: RowSplitMatrix;
   /** i32 (N): label of each row (already shifted by the caller), −100 = ignore */
   targets: Tensor;
   /** f32 (N, C): gradient of the loss with respect to h, overwritten (=). Omit for evaluation only. */
@@ -78,6 +78,7 @@ export function crossEntropyPipelines(C: number, V: number, storage: WeightStora
 export function crossEntropyForwardBackward(gpu: Gpu, args: CrossEntropyArgs): void {
   const { h, E, targets, dh, lossPerRow, N, C, V, chunkRows, scale, scratch } = args;
   checkArgs(gpu, args);
+  const parts = rowParts(E);
   const align = gpu.caps.limits.minStorageBufferOffsetAlignment;
   for (let r0 = 0; r0 < N; r0 += chunkRows) {
     const n = Math.min(chunkRows, N - r0);
@@ -89,17 +90,15 @@ export function crossEntropyForwardBackward(gpu: Gpu, args: CrossEntropyArgs): v
       gpu.copy(hRows, staged);
       hRows = staged;
     }
-    matmul(gpu, { a: hRows, b: E, c: logits, M: n, N: V, K: C, transB: true });
+    // Each row part of the head writes its block of logit columns.
+    for (const part of parts) matmul(gpu, { a: hRows, b: part.tensor, c: logits, M: n, N: part.rows, K: C, transB: true, offsetC: part.rowStart, ldc: V });
     crossEntropyRows(gpu, { logits, targets, lossPerRow, rows: n, V, rowOffset: r0, scale, writeGrad: dh !== undefined });
     if (!dh) continue;
     const dhRows = rowsView(dh, r0, n, C);
-    if (dhRows.offset % align === 0) {
-      matmul(gpu, { a: logits, b: E, c: dhRows, M: n, N: C, K: V });
-    } else {
-      const staged = stagingRows(scratch, n, C, 'dh');
-      matmul(gpu, { a: logits, b: E, c: staged, M: n, N: C, K: V });
-      gpu.copy(staged, dhRows);
-    }
+    const target = dhRows.offset % align === 0 ? dhRows : stagingRows(scratch, n, C, 'dh');
+    // dh = Σ over parts of dlogits[:, part columns] · E_part
+    parts.forEach((part, i) => matmul(gpu, { a: logits, b: part.tensor, c: target, M: n, N: C, K: part.rows, offsetA: part.rowStart, lda: V, accumulate: i > 0 }));
+    if (target !== dhRows) gpu.copy(target, dhRows);
   }
 }
 
@@ -204,7 +203,9 @@ function checkArgs(gpu: Gpu, a: CrossEntropyArgs): void {
   if (!(Number.isInteger(chunkRows) && chunkRows >= 1)) throw bad(`chunkRows must be a positive integer, got ${chunkRows}`);
   if (a.h.dtype !== 'f32' || a.lossPerRow.dtype !== 'f32' || (a.dh && a.dh.dtype !== 'f32') || a.scratch.logits.dtype !== 'f32') throw bad('h, dh, lossPerRow and scratch must be f32');
   if (a.targets.dtype !== 'i32') throw bad(`targets '${a.targets.name}' must be i32, got ${a.targets.dtype}`);
-  const need: [Tensor | undefined, number][] = [[a.h, N * C], [a.E, V * C], [a.targets, N], [a.lossPerRow, N], [a.dh, N * C], [a.scratch.logits, Math.min(chunkRows, N) * V]];
+  const parts = rowParts(a.E);
+  if (parts.reduce((sum, p) => sum + p.rows, 0) !== V) throw bad(`the head's row parts cover ${parts.reduce((sum, p) => sum + p.rows, 0)} rows, not V = ${V}`);
+  const need: [Tensor | undefined, number][] = [[a.h, N * C], ...parts.map((p): [Tensor, number] => [p.tensor, p.rows * C]), [a.targets, N], [a.lossPerRow, N], [a.dh, N * C], [a.scratch.logits, Math.min(chunkRows, N) * V]];
   for (const [t, count] of need) {
     if (t && numel(t.shape) < count) throw bad(`'${t.name}' (shape ${t.shape.join('×')}) holds fewer than the ${count} values the call needs`);
   }

@@ -74,3 +74,19 @@ describe('embedding argument checks', () => {
     expect(() => embeddingForward(gpu, { ids, table, out, N: 2, V, C: 5 })).toThrow(/E008 embedding: table \('small-table'/);
   });
 });
+
+describe('row-split tables', () => {
+  it('gathering part by part (rows 0–14, 15–29, 30–36) equals gathering from the whole table', async () => {
+    const C = 5;
+    const table = normal(V * C, 77, 1);
+    const ids = Uint32Array.from(someIds(9));
+    const N = ids.length;
+    const idsT = await upload(gpu, 'ids', ids, [N], 'u32');
+    const out = await upload(gpu, 'out', uniform(N * C, 6, 10, 20), [N, C]);
+    for (const [start, rows] of [[0, 15], [15, 15], [30, 7]] as const) {
+      const part = await upload(gpu, `E[${start}]`, table.slice(start * C, (start + rows) * C), [rows, C]);
+      embeddingForward(gpu, { ids: idsT, table: part, out, N, V: rows, C, part: { rowStart: start } });
+    }
+    expectClose(await gpu.read(out), embeddingRef(ids, table, V, C), EXACT, 'split gather');
+  });
+});

@@ -6,7 +6,7 @@ import type { Tensor } from '../../tensor';
 import { numel } from '../../tensor';
 import source from './embedding.wgsl?raw';
 
-const params = { N: 'u32', C: 'u32', V: 'u32' } as const;
+const params = { N: 'u32', C: 'u32', V: 'u32', rowStart: 'u32', partial: 'u32' } as const;
 const kernel = new KernelSource('embedding', source, params);
 const WG = 256;
 
@@ -31,6 +31,8 @@ export interface EmbeddingArgs {
   N: number;
   V: number;
   C: number;
+  /** For one part of a row-split table: the full-table row of its first row. Ids outside the part leave their rows untouched. */
+  part?: { rowStart: number };
 }
 
 /** out[n] = table[ids[n]]; an id outside [0, V) gives a row of zeros (never an out-of-bounds read). */
@@ -42,5 +44,5 @@ export function embeddingForward(gpu: Gpu, a: EmbeddingArgs): void {
   for (const [name, t, needed] of [['ids', a.ids, N], ['table', a.table, V * C], ['out', a.out, N * C]] as const) {
     if (numel(t.shape) < needed) throw new StudioError(GpuErrorCode.badArgument, `embedding: ${name} ('${t.name}', shape ${t.shape.join('×')}) holds ${numel(t.shape)} elements but the call needs ${needed}`);
   }
-  gpu.dispatch(embeddingVariant(a.table.dtype), { N, C, V }, [a.ids, a.table, a.out], gpu.grid(Math.ceil((N * C) / WG)));
+  gpu.dispatch(embeddingVariant(a.table.dtype), { N, C, V, rowStart: a.part?.rowStart ?? 0, partial: a.part ? 1 : 0 }, [a.ids, a.table, a.out], gpu.grid(Math.ceil((N * C) / WG)));
 }

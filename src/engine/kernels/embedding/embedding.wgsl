@@ -10,6 +10,8 @@
 //        element k in word k >> 1, low half first), unpacked exactly as in matmul.wgsl
 //   out  (N, C) f32 row-major, overwritten (=)
 // An out-of-range id (≥ V, or negative as i32) reads nothing and writes a row of zeros.
+// Row-split tables: E holds rows [rowStart, rowStart + V) of the full table; with partial = 1, ids
+// outside that range leave their output row untouched, so one dispatch per part fills every row.
 #if F16
 enable f16;
 #endif
@@ -41,7 +43,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= p.N * p.C) { return; }
   let n = i / p.C;
   let c = i - n * p.C;
-  let id = ids[n];
+  let id = ids[n] - p.rowStart; // wraps to a huge value below the part: out of range
+  if (p.partial != 0u && id >= p.V) { return; }
   var v = 0.0;
   if (id < p.V) { v = e_elem(id * p.C + c); }
   out[i] = v;

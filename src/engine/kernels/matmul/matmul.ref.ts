@@ -16,6 +16,10 @@ export interface MatmulRefArgs {
   accumulate?: boolean;
   alpha?: number;
   bias?: Float32Array;
+  offsetA?: number;
+  lda?: number;
+  offsetC?: number;
+  ldc?: number;
 }
 
 export function matmulRef(a: Float32Array, b: Float32Array, c: Float32Array, args: MatmulRefArgs): Float32Array {
@@ -23,17 +27,21 @@ export function matmulRef(a: Float32Array, b: Float32Array, c: Float32Array, arg
   const sA = args.strideA ?? M * K;
   const sB = args.strideB ?? K * N;
   const sC = args.strideC ?? M * N;
+  const oA = args.offsetA ?? 0;
+  const lda = args.lda ?? (transA ? M : K);
+  const oC = args.offsetC ?? 0;
+  const ldc = args.ldc ?? N;
   const out = new Float32Array(c);
   for (let bi = 0; bi < batch; bi++) {
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
         let acc = 0;
         for (let k = 0; k < K; k++) {
-          const av = transA ? a[bi * sA + k * M + m]! : a[bi * sA + m * K + k]!;
+          const av = transA ? a[oA + bi * sA + k * lda + m]! : a[oA + bi * sA + m * lda + k]!;
           const bv = transB ? b[bi * sB + n * K + k]! : b[bi * sB + k * N + n]!;
           acc += av * bv;
         }
-        const idx = bi * sC + m * N + n;
+        const idx = oC + bi * sC + m * ldc + n;
         out[idx] = alpha * acc + (args.bias ? args.bias[n]! : 0) + (accumulate ? c[idx]! : 0);
       }
     }

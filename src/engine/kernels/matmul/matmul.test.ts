@@ -27,9 +27,11 @@ async function runCase(c: Case, storage: WeightStorage = 'f32', seed = 1) {
   const sA = c.strideA ?? c.M * c.K;
   const sB = c.strideB ?? c.K * c.N;
   const sC = c.strideC ?? c.M * c.N;
-  const aData = uniform((batch - 1) * sA + c.M * c.K, seed);
+  const aSpan = (c.offsetA ?? 0) + (c.lda ? (c.transA ? c.K : c.M) * c.lda : c.M * c.K);
+  const cSpan = (c.offsetC ?? 0) + (c.ldc ? c.M * c.ldc : c.M * c.N);
+  const aData = uniform((batch - 1) * sA + aSpan, seed);
   const bData = uniform((batch - 1) * sB + c.K * c.N, seed + 1);
-  const cData = uniform((batch - 1) * sC + c.M * c.N, seed + 2);
+  const cData = uniform((batch - 1) * sC + cSpan, seed + 2);
   const a = await upload(gpu, 'A', aData, [aData.length]);
   const b = await upload(gpu, 'B', encodeStorage(bData, storage), [bData.length], storage);
   const cT = await upload(gpu, 'C', cData, [cData.length]);
@@ -54,6 +56,9 @@ const cases: Case[] = [
   { label: 'accumulate, alpha 0.25, aligned 8×8×8 transA', M: 8, N: 8, K: 8, accumulate: true, alpha: 0.25, transA: true },
   { label: 'thin 1×257×3', M: 1, N: 257, K: 3 },
   { label: 'tall 129×1×130', M: 129, N: 1, K: 130 },
+  // A block of columns of wider matrices, read and written in place (row-split heads).
+  { label: 'strided A and C: 7×9×5 inside 7×13 and 7×20, offsets 3 and 6', M: 7, N: 9, K: 5, lda: 13, offsetA: 3, ldc: 20, offsetC: 6, strideA: 0, strideC: 0 },
+  { label: 'strided A transposed, vec4: 8×8×4 with lda 12, offset 4', M: 8, N: 8, K: 4, transA: true, lda: 12, offsetA: 4, strideA: 0 },
 ];
 
 describe('matmul (f32) against the CPU reference', () => {

@@ -6,7 +6,7 @@ import type { Tensor } from '../../tensor';
 import { numel } from '../../tensor';
 import source from './matmul.wgsl?raw';
 
-const params = { M: 'u32', N: 'u32', K: 'u32', batch: 'u32', strideA: 'u32', strideB: 'u32', strideC: 'u32', accumulate: 'u32', alpha: 'f32' } as const;
+const params = { M: 'u32', N: 'u32', K: 'u32', batch: 'u32', strideA: 'u32', strideB: 'u32', strideC: 'u32', offsetA: 'u32', lda: 'u32', offsetC: 'u32', ldc: 'u32', accumulate: 'u32', alpha: 'f32' } as const;
 const kernel = new KernelSource('matmul', source, params);
 
 const WG = 8;
@@ -33,14 +33,20 @@ export interface MatmulArgs {
   alpha?: number;
   /** f32 (N): added to every row of the product (linear-layer bias). */
   bias?: Tensor;
+  /** Elements before A's first value, and between its stored rows (default: packed, K or M). */
+  offsetA?: number;
+  lda?: number;
+  /** Elements before C's first value, and between its rows (default N). */
+  offsetC?: number;
+  ldc?: number;
 }
 
 /** The pipeline variant a call will use (exposed so callers can compile it ahead of time). */
-export function matmulVariant(args: Pick<MatmulArgs, 'M' | 'N' | 'K' | 'transA' | 'transB' | 'strideA' | 'strideB'> & { bDtype: Tensor['dtype']; bias?: boolean }): KernelSpec<typeof params> {
+export function matmulVariant(args: Pick<MatmulArgs, 'M' | 'N' | 'K' | 'transA' | 'transB' | 'strideA' | 'strideB' | 'offsetA' | 'lda'> & { bDtype: Tensor['dtype']; bias?: boolean }): KernelSpec<typeof params> {
   const { M, N, K, transA = false, transB = false, bDtype } = args;
   const aRun = transA ? M : K; // length of A's contiguous stored rows
   const bRun = transB ? K : N;
-  const aVec = aRun % 4 === 0 && (args.strideA ?? 0) % 4 === 0;
+  const aVec = aRun % 4 === 0 && (args.strideA ?? 0) % 4 === 0 && (args.offsetA ?? 0) % 4 === 0 && (args.lda ?? aRun) % 4 === 0;
   const bVec = bRun % 4 === 0 && (args.strideB ?? 0) % 4 === 0;
   const bArray = {
     f32: bVec ? 'array<vec4<f32>>' : 'array<f32>',
@@ -74,13 +80,17 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
   const strideA = args.strideA ?? M * K;
   const strideB = args.strideB ?? K * N;
   const strideC = args.strideC ?? M * N;
+  const offsetA = args.offsetA ?? 0;
+  const lda = args.lda ?? (transA ? M : K);
+  const offsetC = args.offsetC ?? 0;
+  const ldc = args.ldc ?? N;
   if (a.dtype !== 'f32' || c.dtype !== 'f32') throw new StudioError(GpuErrorCode.badArgument, `matmul: A ('${a.name}') and C ('${c.name}') must be f32, got ${a.dtype} and ${c.dtype}`);
-  checkExtent('A', a, batch, strideA, M * K);
+  checkExtent('A', a, batch, strideA, offsetA + (transA ? (K - 1) * lda + M : (M - 1) * lda + K));
   checkExtent('B', b, batch, strideB, K * N);
-  checkExtent('C', c, batch, strideC, M * N);
+  checkExtent('C', c, batch, strideC, offsetC + (M - 1) * ldc + N);
   if (args.bias) checkExtent('bias', args.bias, 1, 0, N);
-  const spec = matmulVariant({ M, N, K, transA, transB, strideA, strideB, bDtype: b.dtype, bias: !!args.bias });
-  gpu.dispatch(spec, { M, N, K, batch, strideA, strideB, strideC, accumulate: accumulate ? 1 : 0, alpha }, args.bias ? [a, b, c, args.bias] : [a, b, c], [Math.ceil(N / TILE / WG), Math.ceil(M / TILE / WG), batch]);
+  const spec = matmulVariant({ M, N, K, transA, transB, strideA, strideB, offsetA, lda, bDtype: b.dtype, bias: !!args.bias });
+  gpu.dispatch(spec, { M, N, K, batch, strideA, strideB, strideC, offsetA, lda, offsetC, ldc, accumulate: accumulate ? 1 : 0, alpha }, args.bias ? [a, b, c, args.bias] : [a, b, c], [Math.ceil(N / TILE / WG), Math.ceil(M / TILE / WG), batch]);
 }
 
 function checkExtent(which: string, t: Tensor, batch: number, stride: number, matrix: number): void {

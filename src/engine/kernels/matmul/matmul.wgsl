@@ -11,7 +11,9 @@
 //              element type f32, f16, or two bf16/f16 halves per u32 word (bf16x2 / f16x2)
 //   C (f32)    (M, N) row-major
 //   bias (f32) (N), only with BIAS: added to every row of the result (y = x·Wᵀ + b)
-// Batch b starts at element b·strideA / b·strideB / b·strideC (a stride of 0 broadcasts).
+// Batch b starts at element offsetA + b·strideA / b·strideB / offsetC + b·strideC (a stride of 0
+// broadcasts). Stored rows of A are lda elements apart and rows of C ldc apart, so a column block of a
+// wider matrix can be read or written in place (a row-split head writes its slice of the logits).
 // A_VEC4 / B_VEC4: the stored rows of that operand are a multiple of 4 elements, so loads are vec4.
 #if F16
 enable f16;
@@ -67,7 +69,7 @@ fn load_a(base: u32, m0: u32, k0: u32) -> mat4x4<f32> {
   for (var j = 0u; j < 4u; j++) {
     let k = k0 + j;
     if (k < p.K) {
-      let row = base + k * p.M;
+      let row = base + k * p.lda;
 #if A_VEC4
       cols[j] = A[(row + m0) / 4u];
 #else
@@ -82,7 +84,7 @@ fn load_a(base: u32, m0: u32, k0: u32) -> mat4x4<f32> {
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;
     if (m < p.M) {
-      let row = base + m * p.K;
+      let row = base + m * p.lda;
 #if A_VEC4
       rows[i] = A[(row + k0) / 4u];
 #else
@@ -135,7 +137,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 4u;
   let b = gid.z;
   if (m0 >= p.M || n0 >= p.N || b >= p.batch) { return; }
-  let baseA = b * p.strideA;
+  let baseA = p.offsetA + b * p.strideA;
   let baseB = b * p.strideB;
   // acc[i] = C[m0 + i, n0..n0+3]
   var acc = mat4x4<f32>();
@@ -151,14 +153,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       acc[3] += aj.w * bj;
     }
   }
-  let baseC = b * p.strideC;
+  let baseC = p.offsetC + b * p.strideC;
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;
     if (m >= p.M) { break; }
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + j;
       if (n < p.N) {
-        let idx = baseC + m * p.N + n;
+        let idx = baseC + m * p.ldc + n;
         var v = p.alpha * acc[i][j];
 #if BIAS
         v += bias[n];
