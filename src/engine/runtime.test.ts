@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Arena } from './arena';
 import { isStudioError } from './errors';
 import { KernelSource } from './kernel';
-import type { Gpu } from './runtime';
+import { Gpu } from './runtime';
 import { testGpu, upload } from './testing/testGpu';
 
 let gpu: Gpu;
@@ -82,6 +82,18 @@ describe('Gpu runtime', () => {
     const err = await gpu.createTensor('huge', [gpu.caps.limits.maxBufferSize], 'f32').catch((e: unknown) => e);
     expect(isStudioError(err, 'E007')).toBe(true);
     expect(String(err)).toMatch(/'huge'.*smaller batch/);
+  });
+
+  it('refuses to bind a tensor larger than one storage binding, naming it', async () => {
+    const small = new Gpu(gpu.device, { ...gpu.caps, limits: { ...gpu.caps.limits, maxStorageBufferBindingSize: 256 } });
+    const t = await small.createTensor('wide', [100]);
+    let message = '';
+    try {
+      small.dispatch(fill.variant({ entryPoint: 'main' }), { n: 100, value: 0 }, [t], [2]);
+    } catch (e) {
+      message = String(e);
+    }
+    expect(message).toMatch(/E007 .*'wide' \(400 B\) exceeds this device's largest storage binding \(256 B\)/);
   });
 
   it('times GPU work with timestamp queries', async () => {

@@ -221,7 +221,14 @@ export class Gpu {
     packParams(spec.params, params, new DataView(this.uniformStaging), offset);
     this.uniformUsed += slot;
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformBuffer, offset, size } }];
-    buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: 'shape' in b ? binding(b) : b }));
+    const maxBinding = this.caps.limits.maxStorageBufferBindingSize;
+    buffers.forEach((b, i) => {
+      const resource = 'shape' in b ? binding(b) : b;
+      if ((resource.size ?? 0) > maxBinding) {
+        throw new StudioError(GpuErrorCode.tooLarge, `kernel '${spec.key}': tensor '${'name' in b ? b.name : `binding ${i + 1}`}' (${formatBytes(resource.size ?? 0)}) exceeds this device's largest storage binding (${formatBytes(maxBinding)})`, 'split it by rows (see RowSplitMatrix), or use a smaller batch or sequence length');
+      }
+      entries.push({ binding: i + 1, resource });
+    });
     const bindGroup = this.device.createBindGroup({ label: spec.key, layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.getPass();
     pass.setPipeline(pipeline);
