@@ -43,6 +43,8 @@ export function urlSource(baseUrl: string, id = baseUrl, revision: string | null
         throw new StudioError(ModelErrorCode.fetchFailed, `could not fetch ${path} from ${base}: ${String(e)}`, 'check the network connection and the URL');
       }
       if (res.status === 404) return null;
+      // Static hosts with a single-page fallback answer a missing file with their index.html.
+      if (res.ok && /text\/html/i.test(res.headers.get('content-type') ?? '') && !/\.html?$/i.test(path)) return null;
       if (!res.ok) throw new StudioError(ModelErrorCode.fetchFailed, `fetching ${path} from ${base} failed with HTTP ${res.status}`, res.status === 401 || res.status === 403 ? 'the repository may be gated or private: accept its licence on the Hub or pick another model' : 'try again later');
       return readResponse(res, path, onProgress);
     },
