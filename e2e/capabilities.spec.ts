@@ -11,6 +11,8 @@ test('capability screen shows the WebGPU adapter and the kernel self-test passes
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto('/');
   await expect(page.locator('.app')).toHaveAttribute('data-status', 'ready');
+  // the capability screen is the studio's "GPU" tab
+  await page.locator('nav [data-screen="device"]').click();
   await expect(page.getByTestId('adapter')).toContainText(/swiftshader/i);
   // SwiftShader has no shader-f16: the browser suite exercises the f32-only / packed-weight paths.
   await expect(page.locator('[data-feature="shaderF16"]')).toHaveAttribute('data-value', 'false');

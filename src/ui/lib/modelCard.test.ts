@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { TrainingSettings } from '../../../workers/api';
+import { SHADOW_PRESETS } from '../../shadow/presets';
+import { emptyProgress, reduceTraining } from '../store/trainProgress';
+import { settingsFromPreset } from '../store/trainingSlice';
+import { buildModelCard, csvField, finalMetrics, lossHistoryCsv } from './modelCard';
+
+const settings: TrainingSettings = settingsFromPreset(SHADOW_PRESETS[0]!);
+const history = reduceTraining(emptyProgress(), [
+  { type: 'train-eval', step: 0, valLoss: 3.5, perplexity: 33 },
+  { type: 'train-step', step: 1, totalSteps: 3, epoch: 0.5, loss: 3, baseLoss: 2.9, shadowLoss: 4, lr: 0.001, gradNorm: 2, tokensPerSecond: 100, elapsedMs: 1, etaMs: 2, memoryBytes: 0 },
+  { type: 'train-step', step: 2, totalSteps: 3, epoch: 1, loss: 2, baseLoss: 1.9, shadowLoss: 3, lr: 0.002, gradNorm: Number.NaN, tokensPerSecond: 110, elapsedMs: 2, etaMs: 1, memoryBytes: 0 },
+  { type: 'train-eval', step: 2, valLoss: 2.5, perplexity: 12.2 },
+]).history;
+
+describe('lossHistoryCsv', () => {
+  it('writes one row per step, val_loss where evaluated, and evaluations without a step row', () => {
+    const rows = lossHistoryCsv(history).trimEnd().split('\n');
+    expect(rows[0]).toBe('step,epoch,loss,base_loss,shadow_loss,learning_rate,grad_norm,tokens_per_second,val_loss');
+    expect(rows[1]).toBe('1,0.5,3,2.9,4,0.001,2,100,');
+    expect(rows[2]).toBe('2,1,2,1.9,3,0.002,nan,110,2.5');
+    expect(rows[3]).toBe('0,,,,,,,,3.5');
+    expect(rows).toHaveLength(4);
+    for (const r of rows) expect(r.split(',')).toHaveLength(9);
+  });
+});
+
+describe('buildModelCard', () => {
+  const card = buildModelCard({
+    baseModel: 'Qwen/Qwen3-0.6B',
+    baseRepo: 'Qwen/Qwen3-0.6B',
+    data: {
+      fileName: 'gsm8k.jsonl',
+      format: 'chat',
+      records: 10,
+      trainExamples: 9,
+      validationExamples: 1,
+      fingerprint: 'abc123',
+      stats: { exampleCount: 10, tokenCount: 1200, supervisedTokenCount: 400, targetTokenCount: 390, minLength: 50, maxLength: 200, meanLength: 120, histogram: [], truncatedCount: 2, droppedCount: 0 },
+    },
+    settings,
+    maxLength: 512,
+    history,
+    trainableParameters: 9_073_920,
+    dtype: 'F32',
+    createdAt: new Date('2026-05-01T12:00:00Z'),
+  });
+
+  it('names the base model, the data, the hyperparameters and the results', () => {
+    expect(card).toContain('base_model: Qwen/Qwen3-0.6B');
+    expect(card).toContain('# ShadowPEFT adapter for Qwen/Qwen3-0.6B');
+    expect(card).toContain('`gsm8k.jsonl` (chat messages)');
+    expect(card).toContain('9 training and 1 validation examples');
+    expect(card).toContain('2 truncated');
+    expect(card).toContain(`| injection rank (injection_hidden_size) | ${settings.shadow.injection_hidden_size} |`);
+    expect(card).toContain(`learning rate ${settings.learningRate}`);
+    expect(card).toContain('9.07M trainable parameters');
+    expect(card).toContain('optimizer steps: 2');
+    expect(card).toContain('best 2.5 at step 2');
+  });
+
+  it('shows how to load the adapter in Python with shadow-peft, on the same base', () => {
+    expect(card).toContain('pip install shadow-peft');
+    expect(card).toContain('from shadow_peft import ShadowForCausalLM');
+    expect(card).toContain('AutoModelForCausalLM.from_pretrained("Qwen/Qwen3-0.6B")');
+    expect(card).toContain('ShadowForCausalLM.from_pretrained(base, "path/to/this/folder"');
+    expect(card.match(/```/g)).toHaveLength(2);
+  });
+
+  it('says so when there is no data summary or evaluation', () => {
+    const bare = buildModelCard({ baseModel: 'tiny', baseRepo: null, data: null, settings, maxLength: null, history: emptyProgress().history, trainableParameters: null, dtype: 'BF16', createdAt: new Date(0) });
+    expect(bare).toContain('not recorded in this session');
+    expect(bare).toContain('validation loss: not evaluated');
+    expect(bare).toContain('stored as BF16');
+  });
+});
+
+describe('finalMetrics and csvField', () => {
+  it('finds the best validation loss', () => {
+    expect(finalMetrics(history)).toMatchObject({ steps: 2, firstLoss: 3, finalLoss: 2, bestValLoss: 2.5, bestValStep: 2 });
+  });
+  it('quotes fields with commas, quotes and newlines', () => {
+    expect(csvField('a')).toBe('a');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('\n')).toBe('"\n"');
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The files that travel with a downloaded adapter besides the weights: the model card (README.md)
+ * and the loss history as CSV. Pure functions of the studio's state, so they are unit-tested.
+ */
+import type { DatasetSummary, TrainingSettings } from '../../../workers/api';
+import { FORMAT_NAMES } from '../../train/data/formats';
+import type { TrainHistory } from '../store/trainProgress';
+import { formatCount, formatMetric } from './format';
+
+export interface ModelCardInput {
+  /** the base model's id as the Hub (or the local folder / URL) names it */
+  baseModel: string;
+  /** Hub repo id when the base came from the Hub; the snippet then loads it by name */
+  baseRepo: string | null;
+  data: Pick<DatasetSummary, 'fileName' | 'format' | 'records' | 'trainExamples' | 'validationExamples' | 'stats' | 'fingerprint'> | null;
+  settings: TrainingSettings;
+  maxLength: number | null;
+  history: TrainHistory;
+  trainableParameters: number | null;
+  dtype: 'F32' | 'BF16';
+  createdAt: Date;
+}
+
+/** Final metrics of a run as the card reports them. */
+export function finalMetrics(h: TrainHistory) {
+  const n = h.step.length;
+  let bestVal: number | null = null;
+  let bestValStep: number | null = null;
+  h.valLoss.forEach((v, i) => {
+    if (Number.isFinite(v) && (bestVal === null || v < bestVal)) {
+      bestVal = v;
+      bestValStep = h.valStep[i]!;
+    }
+  });
+  return {
+    steps: n ? h.step[n - 1]! : 0,
+    finalLoss: n ? h.loss[n - 1]! : null,
+    firstLoss: n ? h.loss[0]! : null,
+    finalValLoss: h.valLoss.length ? h.valLoss[h.valLoss.length - 1]! : null,
+    bestValLoss: bestVal as number | null,
+    bestValStep: bestValStep as number | null,
+  };
+}
+
+export function buildModelCard(c: ModelCardInput): string {
+  const s = c.settings;
+  const sh = s.shadow;
+  const m = finalMetrics(c.history);
+  const baseLoad = c.baseRepo ?? c.baseModel;
+  const effectiveBatch = s.microBatchSize * s.gradientAccumulation;
+  const lines: string[] = [
+    '---',
+    'library_name: shadow-peft',
+    `base_model: ${yamlString(c.baseRepo ?? c.baseModel)}`,
+    'tags:',
+    '  - shadow-peft',
+    '  - peft',
+    '  - shadowpeft-studio',
+    '---',
+    '',
+    `# ShadowPEFT adapter for ${c.baseModel}`,
+    '',
+    `A ShadowPEFT adapter trained in the browser with ShadowPEFT Studio on ${c.createdAt.toISOString().slice(0, 10)}.`,
+    'The base model stays frozen; this folder holds only the shadow network and its per-layer injection',
+    'and update modules' + (c.trainableParameters ? ` (${formatCount(c.trainableParameters)} trainable parameters)` : '') + `, stored as ${c.dtype}.`,
+    '',
+    '## Files',
+    '',
+    '| file | contents |',
+    '|---|---|',
+    '| `shadow_config.json` | the adapter configuration, in the format of the `shadow-peft` Python package |',
+    '| `shadow_adapter.safetensors` | the adapter weights (shadow model, injection and update modules) |',
+    '| `loss_history.csv` | training and validation loss per step |',
+    '| `README.md` | this card |',
+    '',
+    '## Base model',
+    '',
+    `- ${c.baseModel}${c.baseRepo && c.baseRepo !== c.baseModel ? ` (${c.baseRepo})` : ''}`,
+    '',
+    '## Training data',
+    '',
+  ];
+  if (c.data) {
+    const d = c.data;
+    lines.push(
+      `- file: \`${d.fileName}\` (${FORMAT_NAMES[d.format] ?? d.format}), fingerprint \`${d.fingerprint}\``,
+      `- ${d.records} records → ${d.trainExamples} training and ${d.validationExamples} validation examples`,
+      `- ${formatCount(d.stats.tokenCount)} tokens, ${formatCount(d.stats.supervisedTokenCount)} of them supervised; mean length ${d.stats.meanLength.toFixed(1)} tokens` +
+        (c.maxLength ? `, cut at ${c.maxLength}` : '') +
+        `; ${d.stats.truncatedCount} truncated`,
+    );
+  } else {
+    lines.push('- not recorded in this session');
+  }
+  lines.push(
+    '',
+    '## Hyperparameters',
+    '',
+    '| setting | value |',
+    '|---|---|',
+    `| shadow layers (num_shadow_layers) | ${sh.num_shadow_layers} |`,
+    `| shadow MLP width (shadow_intermediate_size) | ${sh.shadow_intermediate_size ?? 'as the base'} |`,
+    `| injection rank (injection_hidden_size) | ${sh.injection_hidden_size} |`,
+    `| gate width (gate_hidden_size) | ${sh.gate_hidden_size} |`,
+    `| alpha | ${sh.alpha} |`,
+    `| dropout | ${sh.dropout} |`,
+    `| shadow loss weight λ | ${s.shadowLossWeight} |`,
+    `| optimizer | AdamW, learning rate ${s.learningRate}, weight decay ${s.weightDecay} |`,
+    `| schedule | ${s.schedule}, warm-up ratio ${s.warmupRatio} |`,
+    `| batch | ${s.microBatchSize} × ${s.gradientAccumulation} accumulation = ${effectiveBatch} sequences per step |`,
+    `| epochs | ${s.epochs} |`,
+    `| gradient clipping | ${s.maxGradNorm} |`,
+    `| seed | ${s.seed} |`,
+    '',
+    '## Results',
+    '',
+    `- optimizer steps: ${m.steps}`,
+    `- training loss: ${formatMetric(m.firstLoss)} at the first step → ${formatMetric(m.finalLoss)} at the last`,
+    m.bestValLoss !== null ? `- validation loss: best ${formatMetric(m.bestValLoss)} at step ${m.bestValStep}, last ${formatMetric(m.finalValLoss)}` : '- validation loss: not evaluated',
+    '',
+    '## Use it in Python',
+    '',
+    'Install the reference implementation, `pip install shadow-peft` (it needs PyTorch and Transformers),',
+    'unzip this folder, and load the adapter on top of the same base model:',
+    '',
+    '```python',
+    'from transformers import AutoModelForCausalLM, AutoTokenizer',
+    'from shadow_peft import ShadowForCausalLM',
+    '',
+    `base = AutoModelForCausalLM.from_pretrained(${pyString(baseLoad)})`,
+    `tokenizer = AutoTokenizer.from_pretrained(${pyString(baseLoad)})`,
+    '',
+    '# the folder that holds shadow_config.json and shadow_adapter.safetensors',
+    'model = ShadowForCausalLM.from_pretrained(base, "path/to/this/folder", is_trainable=False, inference_mode="base_shadow")',
+    'model.eval()',
+    '',
+    'inputs = tokenizer("Hello", return_tensors="pt")',
+    '# the reference package runs without a KV cache',
+    'out = model.generate(**inputs, use_cache=False, max_new_tokens=64)',
+    'print(tokenizer.decode(out[0], skip_special_tokens=True))',
+    '',
+    '# the detached shadow alone (no base layers): small and fast',
+    'model.set_inference_mode("shadow_only")',
+    '```',
+    '',
+    'The class names follow the `shadow-peft` README; if your installed version differs, its',
+    '`ShadowPeftModel.from_pretrained(base, path)` loads the same two files.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** One row per optimizer step: the step's losses, learning rate and gradient norm, and val_loss where evaluated. */
+export function lossHistoryCsv(h: TrainHistory): string {
+  const val = new Map<number, number>();
+  h.valStep.forEach((s, i) => val.set(s, h.valLoss[i]!));
+  const rows = ['step,epoch,loss,base_loss,shadow_loss,learning_rate,grad_norm,tokens_per_second,val_loss'];
+  const seen = new Set<number>();
+  for (let i = 0; i < h.step.length; i++) {
+    const s = h.step[i]!;
+    seen.add(s);
+    const v = val.get(s);
+    rows.push([s, h.epoch[i], h.loss[i], h.baseLoss[i], h.shadowLoss[i], h.lr[i], h.gradNorm[i], h.tokensPerSecond[i], v ?? ''].map(csvNumber).join(','));
+  }
+  // evaluations at steps with no step row (e.g. an evaluation before the first step)
+  for (const [s, v] of val) if (!seen.has(s)) rows.push([s, '', '', '', '', '', '', '', v].map(csvNumber).join(','));
+  return rows.join('\n') + '\n';
+}
+
+function csvNumber(x: number | string | undefined): string {
+  if (x === undefined || x === '') return '';
+  if (typeof x === 'string') return x;
+  return Number.isFinite(x) ? String(x) : x > 0 ? 'inf' : x < 0 ? '-inf' : 'nan';
+}
+
+/** A CSV field, quoted when it holds a comma, quote or newline. */
+export function csvField(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function pyString(s: string): string {
+  return JSON.stringify(s);
+}
+
+function yamlString(s: string): string {
+  return /^[\w./-]+$/.test(s) ? s : JSON.stringify(s);
+}

@@ -1,0 +1,79 @@
+import type { FormEvent } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { ErrorNote } from '../components/ErrorNote';
+import { Heatmap } from '../components/Heatmap';
+import { ProgressBar } from '../components/ProgressBar';
+import { saveBlob } from '../lib/download';
+import { formatMetric } from '../lib/format';
+import { LAYER_STATS, layerStatesCsv, tokenLabel } from '../lib/layerStats';
+import { selectInspect, selectInspectActions } from '../store/selectors';
+import { useStudio } from '../store/store';
+
+/** Screen 5: what the shadow does inside the network, layer by layer and token by token. */
+export function InspectScreen() {
+  const ins = useStudio(selectInspect);
+  const { setInspectPrompt, runInspect, selectCell } = useStudio(useShallow(selectInspectActions));
+  const st = ins.states;
+  const sel = st && ins.selected && ins.selected.layer < st.layers && ins.selected.token < st.tokens.length ? ins.selected : null;
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    void runInspect();
+  };
+  const exportCsv = () => st && saveBlob(new Blob([layerStatesCsv(st)], { type: 'text/csv' }), 'layer-states.csv');
+
+  return (
+    <section className="screen" data-testid="inspect-screen" data-status={ins.status} data-heatmaps={st ? LAYER_STATS.length : 0}>
+      <h2>5 · Inspect</h2>
+      <p className="lead">Type a prompt to see, for every layer and token, how the shadow state relates to the base model’s hidden state and how strongly it steers it.</p>
+      <form className="card" onSubmit={onSubmit}>
+        <div className="field">
+          <label htmlFor="inspect-prompt">Prompt</label>
+          <textarea id="inspect-prompt" rows={2} value={ins.prompt} onChange={(e) => setInspectPrompt(e.target.value)} />
+        </div>
+        <div className="actions">
+          <button type="submit" disabled={ins.status === 'running'} data-testid="inspect-run">
+            {ins.status === 'running' ? 'Computing…' : 'Inspect'}
+          </button>
+          {st && (
+            <button type="button" className="secondary" onClick={exportCsv}>
+              Export CSV
+            </button>
+          )}
+          {st && <span className="muted">{ins.atStep !== null ? `adapter at training step ${ins.atStep}` : 'adapter as initialised (not trained yet)'}</span>}
+        </div>
+        {ins.status === 'running' && <ProgressBar label="Running the prompt through the model on the GPU…" value={null} max={null} />}
+        <ErrorNote error={ins.error} testId="inspect-error" />
+      </form>
+      {st && (
+        <>
+          <div className="card selection" data-testid="inspect-selection" data-layer={sel?.layer ?? ''} data-token={sel?.token ?? ''}>
+            {sel ? (
+              <>
+                <h3>
+                  Layer {sel.layer}, token {sel.token} “{tokenLabel(st.tokens[sel.token] ?? '', 24)}”
+                </h3>
+                <dl className="facts compact">
+                  {LAYER_STATS.map((k) => (
+                    <div key={k.key} className="fact-pair">
+                      <dt>{k.title}</dt>
+                      <dd>{formatMetric(st.stats[k.key][sel.layer * st.tokens.length + sel.token], 4)}</dd>
+                    </div>
+                  ))}
+                </dl>
+              </>
+            ) : (
+              <p className="muted">Click a cell (or focus a heatmap and use the arrow keys) to select a layer and a token.</p>
+            )}
+          </div>
+          <div className="heatmaps">
+            {LAYER_STATS.map((k) => (
+              <div className="card" key={k.key}>
+                <Heatmap stat={k.key} title={k.title} help={k.help} diverging={k.diverging} values={st.stats[k.key]} layers={st.layers} tokens={st.tokens} selected={sel} onSelect={selectCell} />
+              </div>
+            ))}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

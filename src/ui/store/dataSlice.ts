@@ -1,0 +1,123 @@
+import type { StateCreator } from 'zustand';
+import type { DatasetSummary, WorkerErrorInfo } from '../../../workers/api';
+import type { DemoDataset } from '../lib/manifests';
+import { fetchIndex, parseDatasetIndex } from '../lib/manifests';
+import { studioWorker, toErrorInfo } from '../worker/client';
+import type { StudioState } from './store';
+
+export interface DataOptions {
+  onError: 'skip' | 'stop';
+  maxLength: number;
+  validationFraction: number;
+  seed: number;
+}
+
+export interface DataState {
+  demos: DemoDataset[];
+  demosStatus: 'idle' | 'loading' | 'ready' | 'missing' | 'error';
+  text: string;
+  fileName: string;
+  origin: 'none' | 'upload' | 'paste' | 'demo';
+  demoFile: string | null;
+  options: DataOptions;
+  status: 'idle' | 'fetching' | 'waiting-model' | 'preparing' | 'ready' | 'error';
+  summary: DatasetSummary | null;
+  error: WorkerErrorInfo | null;
+  /** bumped on every change of text or options; the summary is stale when preparedRevision differs */
+  revision: number;
+  preparedRevision: number;
+}
+
+export interface DataSlice {
+  data: DataState;
+  discoverDemos: () => Promise<void>;
+  setDataText: (text: string, fileName: string, origin: DataState['origin'], demoFile?: string | null) => void;
+  setDataOptions: (p: Partial<DataOptions>) => void;
+  chooseDemo: (demo: DemoDataset) => Promise<void>;
+  /** Parses, tokenizes and splits the data in the worker (needs a loaded model for its tokenizer). */
+  prepareData: () => Promise<boolean>;
+}
+
+export const DEFAULT_DATA_OPTIONS: DataOptions = { onError: 'skip', maxLength: 512, validationFraction: 0.1, seed: 42 };
+
+export const initialDataState = (): DataState => ({
+  demos: [],
+  demosStatus: 'idle',
+  text: '',
+  fileName: 'pasted.jsonl',
+  origin: 'none',
+  demoFile: null,
+  options: { ...DEFAULT_DATA_OPTIONS },
+  status: 'idle',
+  summary: null,
+  error: null,
+  revision: 0,
+  preparedRevision: -1,
+});
+
+let prepareTicket = 0;
+
+export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (set, get) => {
+  const patch = (p: Partial<DataState>) => set((s) => ({ data: { ...s.data, ...p } }));
+  return {
+    data: initialDataState(),
+
+    discoverDemos: async () => {
+      if (get().data.demosStatus === 'loading') return;
+      patch({ demosStatus: 'loading' });
+      try {
+        const raw = await fetchIndex('/datasets/index.json');
+        const demos = raw === null ? [] : parseDatasetIndex(raw, location.origin);
+        patch({ demos, demosStatus: demos.length ? 'ready' : 'missing' });
+      } catch {
+        patch({ demosStatus: 'error' });
+      }
+    },
+
+    setDataText: (text, fileName, origin, demoFile = null) =>
+      set((s) => ({ data: { ...s.data, text, fileName, origin, demoFile, revision: s.data.revision + 1, error: null, status: s.data.status === 'error' ? 'idle' : s.data.status } })),
+
+    setDataOptions: (p) => set((s) => ({ data: { ...s.data, options: { ...s.data.options, ...p }, revision: s.data.revision + 1 } })),
+
+    chooseDemo: async (demo) => {
+      patch({ status: 'fetching', error: null });
+      try {
+        const res = await fetch(demo.url);
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        get().setDataText(await res.text(), demo.file, 'demo', demo.file);
+      } catch (e) {
+        patch({
+          status: 'error',
+          error: { code: 'E810', message: `the demo dataset ${demo.file} could not be fetched (${e instanceof Error ? e.message : String(e)})`, hint: 'reload the page; if it persists, upload the file yourself' },
+        });
+        return;
+      }
+      await get().prepareData();
+    },
+
+    prepareData: async () => {
+      const d = get().data;
+      if (!d.text.trim()) {
+        patch({ status: 'error', error: { code: 'E811', message: 'there is no data yet', hint: 'upload a file, paste some lines or pick a demo dataset' } });
+        return false;
+      }
+      if (get().model.loadStatus !== 'loaded') {
+        patch({ status: 'waiting-model', error: null });
+        return false;
+      }
+      const ticket = ++prepareTicket;
+      const revision = d.revision;
+      patch({ status: 'preparing', error: null });
+      try {
+        const summary = await studioWorker().loadDataset({ text: d.text, fileName: d.fileName, ...d.options });
+        if (ticket !== prepareTicket) return false;
+        patch({ status: 'ready', summary, preparedRevision: revision });
+        void get().requestEstimate();
+        return true;
+      } catch (e) {
+        if (ticket === prepareTicket) patch({ status: 'error', error: toErrorInfo(e), summary: null });
+        return false;
+      }
+    },
+  };
+};

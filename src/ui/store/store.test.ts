@@ -1,0 +1,173 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DatasetSummary, LoadedModel, StudioEvent } from '../../../workers/api';
+import type * as Client from '../worker/client';
+
+type ClientModule = typeof Client;
+
+// The store's only way to the worker is the client: replace it with a scripted fake.
+const worker = {
+  inspectModel: vi.fn(),
+  loadModel: vi.fn(),
+  loadDataset: vi.fn(),
+  estimate: vi.fn(),
+  train: vi.fn(),
+  pause: vi.fn(),
+  stop: vi.fn(),
+  generate: vi.fn(),
+  listCheckpoints: vi.fn(),
+  importAdapter: vi.fn(),
+};
+vi.mock('../worker/client', async (importActual) => {
+  const actual = await importActual<ClientModule>();
+  return { ...actual, studioWorker: () => worker, transferring: <T,>(v: T) => v, connectEvents: vi.fn() };
+});
+
+const { resetStudio, useStudio } = await import('./store');
+
+const loaded = { id: 'tiny', modelType: 'qwen3', layers: 2, parameters: 1000 } as LoadedModel;
+const summary = { fileName: 'd.jsonl', format: 'chat', trainExamples: 3 } as DatasetSummary;
+const step = (n: number, loss: number): StudioEvent => ({ type: 'train-step', step: n, totalSteps: 10, epoch: n / 10, loss, baseLoss: loss, shadowLoss: loss, lr: 1e-3, gradNorm: 1, tokensPerSecond: 5, elapsedMs: n, etaMs: 1, memoryBytes: 1 });
+
+beforeEach(() => {
+  resetStudio();
+  for (const f of Object.values(worker)) f.mockReset();
+  worker.estimate.mockResolvedValue({ memory: { weights: 1, adapter: 1, activations: 1, total: 3 }, trainableParameters: 10, loraEquivalentRank: 1, tokensPerEpoch: 1, stepsPerEpoch: 1, msPerStep: null, msPerEpoch: null });
+});
+afterEach(() => resetStudio());
+
+describe('training slice', () => {
+  it('explains that a model is needed before a run can start', async () => {
+    await useStudio.getState().startTraining();
+    const p = useStudio.getState().training.progress;
+    expect(p.status).toBe('error');
+    expect(p.error?.message).toBe('no model is loaded');
+    expect(p.error?.hint).toMatch(/Model screen/);
+    expect(worker.train).not.toHaveBeenCalled();
+  });
+
+  it('resuming after a reload loads the model and prepares the data first, then trains from the checkpoint', async () => {
+    const s = useStudio.getState();
+    useStudio.setState({ model: { ...s.model, choice: { key: 'bundled:tiny', label: 'tiny', source: { kind: 'url', url: 'http://x/models/tiny/' } } } });
+    s.setDataText('{"text": "hi"}\n', 'd.jsonl', 'demo', 'd.jsonl');
+    worker.loadModel.mockResolvedValue(loaded);
+    worker.loadDataset.mockResolvedValue(summary);
+    worker.train.mockResolvedValue(undefined);
+    await useStudio.getState().startTraining('ckpt-1');
+    expect(worker.loadModel).toHaveBeenCalledWith({ kind: 'url', url: 'http://x/models/tiny/' });
+    expect(worker.loadDataset).toHaveBeenCalledWith(expect.objectContaining({ text: '{"text": "hi"}\n', fileName: 'd.jsonl', onError: 'skip' }));
+    expect(worker.train).toHaveBeenCalledWith(useStudio.getState().training.settings, 'ckpt-1');
+    const st = useStudio.getState();
+    expect(st.model.loadStatus).toBe('loaded');
+    expect(st.data.status).toBe('ready');
+    expect(st.training.progress.status).toBe('running');
+    expect(st.training.preparing).toBeNull();
+  });
+
+  it('worker events reach the store only when the queue is flushed, in one update', () => {
+    const s = useStudio.getState();
+    let updates = 0;
+    const unsub = useStudio.subscribe(() => updates++);
+    for (let i = 1; i <= 50; i++) s.receiveEvent(step(i, 5 - i / 20));
+    s.receiveEvent({ type: 'token', requestId: 99, mode: 'base', text: 'x' });
+    expect(useStudio.getState().training.progress.history.step).toHaveLength(0);
+    expect(updates).toBe(0);
+    s.flushEvents();
+    unsub();
+    expect(updates).toBe(2); // the training batch and the token batch
+    const h = useStudio.getState().training.progress.history;
+    expect(h.step).toHaveLength(50);
+    expect(h.loss[49]).toBeCloseTo(2.5, 12);
+  });
+
+  it('a preset sets the authors’ shadow shape and learning rate; an edit makes the settings custom', () => {
+    const s = useStudio.getState();
+    s.applyPreset('classification');
+    expect(useStudio.getState().training.settings.learningRate).toBe(2e-4);
+    expect(useStudio.getState().training.settings.shadow.shadow_intermediate_size).toBe(256);
+    s.updateShadow({ injection_hidden_size: 32 });
+    expect(useStudio.getState().training.presetId).toBe('custom');
+    expect(useStudio.getState().training.settings.shadow.injection_hidden_size).toBe(32);
+  });
+});
+
+describe('playground', () => {
+  it('streams tokens into the column of their request and ends with the final result', async () => {
+    const s = useStudio.getState();
+    useStudio.setState({ model: { ...s.model, loadStatus: 'loaded', loaded } });
+    worker.generate.mockImplementation(async (req: { mode: 'base' | 'base_shadow' | 'shadow_only' }, requestId: number) => {
+      useStudio.getState().receiveEvent({ type: 'token', requestId, mode: req.mode, text: 'He' });
+      useStudio.getState().receiveEvent({ type: 'token', requestId: requestId + 1000, mode: req.mode, text: 'ignored' });
+      useStudio.getState().flushEvents();
+      expect(useStudio.getState().playground.columns[req.mode].text).toBe('He');
+      return { mode: req.mode, text: `Hello from ${req.mode}`, tokens: [1, 2], stoppedBy: 'eos', tokensPerSecond: 12 };
+    });
+    await useStudio.getState().runPlayground();
+    const cols = useStudio.getState().playground.columns;
+    expect(worker.generate).toHaveBeenCalledTimes(3);
+    for (const mode of ['base', 'base_shadow', 'shadow_only'] as const) {
+      expect(cols[mode]).toMatchObject({ status: 'done', text: `Hello from ${mode}`, tokensPerSecond: 12, tokenCount: 2 });
+    }
+    expect(useStudio.getState().playground.running).toBe(false);
+  });
+
+  it('a failing mode shows its error and the others still run', async () => {
+    const s = useStudio.getState();
+    useStudio.setState({ model: { ...s.model, loadStatus: 'loaded', loaded } });
+    worker.generate.mockImplementation(async (req: { mode: string }) => {
+      if (req.mode === 'shadow_only') throw { code: 'E301', message: 'no adapter', hint: 'train or import one' };
+      return { mode: req.mode, text: 'ok', tokens: [1], stoppedBy: 'eos', tokensPerSecond: 1 };
+    });
+    await useStudio.getState().runPlayground();
+    const cols = useStudio.getState().playground.columns;
+    expect(cols.base.status).toBe('done');
+    expect(cols.shadow_only).toMatchObject({ status: 'error', error: { code: 'E301', hint: 'train or import one' } });
+  });
+});
+
+describe('adapters and data', () => {
+  it('an import without the weights file is refused with a fix before reaching the worker', async () => {
+    const file = new File(['{"alpha": 0.1}'], 'shadow_config.json');
+    await useStudio.getState().importAdapterFiles([file]);
+    const a = useStudio.getState().adapters;
+    expect(a.importStatus).toBe('error');
+    expect(a.importError?.code).toBe('E803');
+    expect(worker.importAdapter).not.toHaveBeenCalled();
+  });
+
+  it('data waits for a model (its tokenizer) and says so', async () => {
+    useStudio.getState().setDataText('{"text": "a"}', 'a.jsonl', 'paste');
+    expect(await useStudio.getState().prepareData()).toBe(false);
+    expect(useStudio.getState().data.status).toBe('waiting-model');
+    expect(worker.loadDataset).not.toHaveBeenCalled();
+  });
+
+  it('a parse error keeps its line number and hint', async () => {
+    const s = useStudio.getState();
+    useStudio.setState({ model: { ...s.model, loadStatus: 'loaded', loaded } });
+    worker.loadDataset.mockRejectedValue({ code: 'E401', message: 'E401 line 3: invalid JSON — fix the line or choose "skip malformed records"', hint: 'fix the line or choose "skip malformed records"' });
+    s.setDataText('x', 'a.jsonl', 'paste');
+    await useStudio.getState().prepareData();
+    expect(useStudio.getState().data.error).toEqual({ code: 'E401', message: 'line 3: invalid JSON', hint: 'fix the line or choose "skip malformed records"' });
+  });
+});
+
+describe('estimate', () => {
+  it('is asked once per settings and prepared data, again after a change', async () => {
+    const s = useStudio.getState();
+    useStudio.setState({ model: { ...s.model, loadStatus: 'loaded', loaded }, data: { ...s.data, status: 'ready', summary, preparedRevision: 1, revision: 1 } });
+    await useStudio.getState().requestEstimate();
+    await useStudio.getState().requestEstimate();
+    expect(worker.estimate).toHaveBeenCalledTimes(1);
+    expect(useStudio.getState().training.estimateStatus).toBe('ready');
+    useStudio.getState().updateSettings({ microBatchSize: 2 });
+    await useStudio.getState().requestEstimate();
+    expect(worker.estimate).toHaveBeenCalledTimes(2);
+    expect(worker.estimate).toHaveBeenLastCalledWith(expect.objectContaining({ microBatchSize: 2 }));
+  });
+
+  it('waits for a model and prepared data', async () => {
+    await useStudio.getState().requestEstimate();
+    expect(useStudio.getState().training.estimateStatus).toBe('waiting');
+    expect(worker.estimate).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,196 @@
+import type { StateCreator } from 'zustand';
+import type { CheckpointInfo, Estimate, TrainingSettings, WorkerErrorInfo } from '../../../workers/api';
+import type { ShadowConfig } from '../../shadow/config';
+import type { ShadowPreset } from '../../shadow/presets';
+import { SHADOW_PRESETS, shadowPreset } from '../../shadow/presets';
+import { studioWorker, toErrorInfo } from '../worker/client';
+import type { StudioState } from './store';
+import type { TrainingEvent, TrainProgress } from './trainProgress';
+import { emptyProgress, reduceTraining } from './trainProgress';
+
+export type SettingsPatch = Partial<Omit<TrainingSettings, 'shadow'>>;
+
+export interface TrainingState {
+  /** the preset the settings came from, or 'custom' after an edit */
+  presetId: string;
+  settings: TrainingSettings;
+  estimate: Estimate | null;
+  estimateStatus: 'idle' | 'waiting' | 'estimating' | 'ready' | 'error';
+  estimateError: WorkerErrorInfo | null;
+  /** what the current estimate was made for (settings object and prepared data revision) */
+  estimatedFor: { settings: TrainingSettings; dataRevision: number } | null;
+  progress: TrainProgress;
+  /** something the user asked for is being prepared (loading the model or data before a run) */
+  preparing: string | null;
+  /** a pause/resume/stop call is in flight */
+  commandPending: boolean;
+  /** a checkpoint found in IndexedDB when the page opened: offered for resuming */
+  resumeOffer: CheckpointInfo | null;
+}
+
+export interface TrainingSlice {
+  training: TrainingState;
+  applyPreset: (id: string) => void;
+  updateShadow: (p: Partial<ShadowConfig>) => void;
+  updateSettings: (p: SettingsPatch) => void;
+  /** Asks the worker for memory and time; skipped when the estimate already matches the settings and data. */
+  requestEstimate: () => Promise<void>;
+  startTraining: (resumeFrom?: string) => Promise<void>;
+  pauseTraining: () => Promise<void>;
+  resumeTraining: () => Promise<void>;
+  stopTraining: () => Promise<void>;
+  applyTrainingEvents: (events: TrainingEvent[]) => void;
+  checkResumable: () => Promise<void>;
+  dismissResume: () => void;
+}
+
+export const DEFAULT_PRESET = 'reasoning';
+/** Sequences per micro-batch at most: browser GPUs have little memory, so big batches accumulate. */
+const MAX_MICRO_BATCH = 8;
+
+export function settingsFromPreset(p: ShadowPreset, prev?: TrainingSettings): TrainingSettings {
+  const micro = Math.min(p.training.batchSize, MAX_MICRO_BATCH);
+  return {
+    shadow: { ...p.shadow, modules_to_save: [...p.shadow.modules_to_save] },
+    shadowLossWeight: p.training.shadowLossWeight,
+    learningRate: p.training.learningRate,
+    weightDecay: p.training.weightDecay,
+    warmupRatio: p.training.warmupRatio,
+    schedule: p.training.schedule,
+    maxGradNorm: prev?.maxGradNorm ?? 1,
+    microBatchSize: micro,
+    gradientAccumulation: Math.max(1, Math.round(p.training.batchSize / micro)),
+    epochs: p.training.epochs,
+    evalEvery: prev?.evalEvery ?? 50,
+    earlyStoppingPatience: prev?.earlyStoppingPatience ?? 0,
+    checkpointEvery: prev?.checkpointEvery ?? 100,
+    seed: prev?.seed ?? 42,
+  };
+}
+
+export const initialTrainingState = (): TrainingState => ({
+  presetId: DEFAULT_PRESET,
+  settings: settingsFromPreset(shadowPreset(DEFAULT_PRESET) ?? SHADOW_PRESETS[0]!),
+  estimate: null,
+  estimateStatus: 'idle',
+  estimateError: null,
+  estimatedFor: null,
+  progress: emptyProgress(),
+  preparing: null,
+  commandPending: false,
+  resumeOffer: null,
+});
+
+const ACTIVE = new Set(['starting', 'running', 'paused']);
+let estimateTicket = 0;
+
+export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = (set, get) => {
+  const patch = (p: Partial<TrainingState>) => set((s) => ({ training: { ...s.training, ...p } }));
+  const patchProgress = (p: Partial<TrainProgress>) => set((s) => ({ training: { ...s.training, progress: { ...s.training.progress, ...p } } }));
+
+  /** Loads the chosen model and prepares the data when a run needs them and they are not ready. */
+  const ensureReady = async (): Promise<WorkerErrorInfo | null> => {
+    const s = get();
+    if (s.model.loadStatus !== 'loaded') {
+      if (!s.model.choice) return { code: 'E820', message: 'no model is loaded', hint: 'choose a model on the Model screen and press Load' };
+      patch({ preparing: `loading ${s.model.choice.label}` });
+      if (!(await get().loadChosenModel())) return get().model.loadError ?? { code: 'E821', message: 'the model did not load', hint: 'see the Model screen' };
+    }
+    const d = get().data;
+    if (!d.summary || d.preparedRevision !== d.revision || d.status !== 'ready') {
+      if (!d.text.trim()) return { code: 'E822', message: 'there is no training data', hint: 'pick a demo dataset or upload a file on the Data screen' };
+      patch({ preparing: `preparing ${d.fileName}` });
+      if (!(await get().prepareData())) return get().data.error ?? { code: 'E823', message: 'the data could not be prepared', hint: 'see the Data screen' };
+    }
+    return null;
+  };
+
+  return {
+    training: initialTrainingState(),
+
+    applyPreset: (id) => {
+      const p = shadowPreset(id);
+      if (!p) return;
+      patch({ presetId: id, settings: settingsFromPreset(p, get().training.settings) });
+    },
+    updateShadow: (p) => set((s) => ({ training: { ...s.training, presetId: 'custom', settings: { ...s.training.settings, shadow: { ...s.training.settings.shadow, ...p } } } })),
+    updateSettings: (p) => set((s) => ({ training: { ...s.training, presetId: 'custom', settings: { ...s.training.settings, ...p } } })),
+
+    requestEstimate: async () => {
+      const s = get();
+      if (s.model.loadStatus !== 'loaded' || s.data.status !== 'ready') {
+        patch({ estimateStatus: 'waiting', estimateError: null });
+        return;
+      }
+      const settings = s.training.settings;
+      const dataRevision = s.data.preparedRevision;
+      const done = s.training.estimatedFor;
+      if (s.training.estimateStatus === 'ready' && done?.settings === settings && done.dataRevision === dataRevision) return;
+      const ticket = ++estimateTicket;
+      patch({ estimateStatus: 'estimating', estimateError: null });
+      try {
+        const estimate = await studioWorker().estimate(settings);
+        if (ticket === estimateTicket) patch({ estimate, estimateStatus: 'ready', estimatedFor: { settings, dataRevision } });
+      } catch (e) {
+        if (ticket === estimateTicket) patch({ estimateStatus: 'error', estimateError: toErrorInfo(e) });
+      }
+    },
+
+    startTraining: async (resumeFrom) => {
+      if (ACTIVE.has(get().training.progress.status) || get().training.preparing) return;
+      patch({ resumeOffer: null, preparing: 'checking model and data' });
+      const notReady = await ensureReady();
+      patch({ preparing: null });
+      if (notReady) {
+        patchProgress({ status: 'error', error: notReady });
+        return;
+      }
+      // a fresh run starts a fresh history; a resumed one keeps it (the reducer drops replayed steps)
+      if (resumeFrom) patchProgress({ status: 'starting', error: null, reason: null });
+      else patch({ progress: { ...emptyProgress(), status: 'starting' } });
+      try {
+        await studioWorker().train(get().training.settings, resumeFrom);
+        get().flushEvents();
+        if (get().training.progress.status === 'starting') patchProgress({ status: 'running' });
+      } catch (e) {
+        get().flushEvents();
+        patchProgress({ status: 'error', error: toErrorInfo(e) });
+      }
+    },
+
+    pauseTraining: async () => command(() => studioWorker().pause()),
+    resumeTraining: async () => command(() => studioWorker().resume()),
+    stopTraining: async () => command(() => studioWorker().stop()),
+
+    applyTrainingEvents: (events) => {
+      const before = get().training.progress;
+      const progress = reduceTraining(before, events);
+      patch({ progress });
+      // the checkpoint list changes when the run writes one or ends
+      if (progress.checkpoints.length !== before.checkpoints.length || (progress.status !== before.status && !ACTIVE.has(progress.status))) void get().refreshCheckpoints();
+    },
+
+    checkResumable: async () => {
+      try {
+        const list = await studioWorker().listCheckpoints();
+        const newest = [...list].sort((a, b) => b.createdAt - a.createdAt)[0] ?? null;
+        if (newest && get().training.progress.status === 'idle') patch({ resumeOffer: newest });
+      } catch {
+        // no checkpoint store (private window, no model yet): nothing to offer
+      }
+    },
+    dismissResume: () => patch({ resumeOffer: null }),
+  };
+
+  async function command(call: () => Promise<void>): Promise<void> {
+    patch({ commandPending: true });
+    try {
+      await call();
+    } catch (e) {
+      patchProgress({ error: toErrorInfo(e) });
+    } finally {
+      patch({ commandPending: false });
+      get().flushEvents();
+    }
+  }
+};
