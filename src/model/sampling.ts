@@ -1,3 +1,5 @@
+import { mulberry32 } from '../engine/random';
+
 /**
  * Next-token choice from one row of logits, on the CPU (V values per step is cheap to read back).
  * Semantics follow Hugging Face's logits processors: repetition penalty, then temperature, top-k and
@@ -18,17 +20,8 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
-/** mulberry32: a small seeded generator for reproducible sampling. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator of a sampling run. */
+export const seededRandom = mulberry32;
 
 /** HF RepetitionPenaltyLogitsProcessor: seen tokens' logits are divided (positive) or multiplied (negative) by the penalty. */
 export function applyRepetitionPenalty(logits: Float32Array, seen: Iterable<number>, penalty: number): void {

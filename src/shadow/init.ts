@@ -1,20 +1,13 @@
+import { mulberry32, normalFrom } from '../engine/random';
 import type { Gpu } from '../engine/runtime';
 import { numel } from '../engine/tensor';
 import type { GpuParamSpec } from './shadowParams';
 import type { ShadowTensors } from './shadowParams';
 
-/** mulberry32 + Box–Muller: seeded, so the same seed gives the same fresh adapter everywhere. */
+/** Seeded uniform and normal draws: the same seed gives the same fresh adapter everywhere. */
 function makeRandom(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
-  return { next, normal };
+  const next = mulberry32(seed);
+  return { next, normal: () => normalFrom(next) };
 }
 
 /**

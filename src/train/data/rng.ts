@@ -1,17 +1,7 @@
-/**
- * Seeded randomness for the data pipeline (shuffles, splits, epoch orders): mulberry32, a 32-bit
- * generator that is small, fast and gives the same sequence in every JavaScript engine.
- */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness for the data pipeline (shuffles, splits, epoch orders), on the project's mulberry32. */
+import { mulberry32 } from '../../engine/random';
+
+export { mulberry32 };
 
 /** Derives an independent 32-bit seed from a seed and a stream number (e.g. the epoch). */
 export function mixSeed(seed: number, stream: number): number {
