@@ -51,6 +51,8 @@ describe('worker commands', () => {
     expect(steps.length).toBeGreaterThan(0);
     expect(steps.every((e) => e.type === 'train-step' && Number.isFinite(e.loss))).toBe(true);
     expect(events.some((e) => e.type === 'train-eval')).toBe(true);
+    await new Promise((r) => setTimeout(r, 50)); // the sample after the last evaluation
+    expect(events.some((e) => e.type === 'sample' && typeof e.text === 'string')).toBe(true);
     await pause(); // no run: a no-op
     const checkpoints = await listCheckpoints();
     expect(checkpoints.length).toBeGreaterThan(0);

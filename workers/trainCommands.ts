@@ -4,6 +4,9 @@ import { baseArchitectureOf } from '../src/shadow/fromModel';
 import { countShadowParams, loraEquivalentRank } from '../src/shadow/paramCount';
 import { ShadowOptimizer } from '../src/shadow/optimizer';
 import { ShadowPeftModel } from '../src/shadow/shadowModel';
+import { shadowCachedStepper } from '../src/shadow/generate';
+import { generate } from '../src/model/generate';
+import type { Stepper } from '../src/model/generate';
 import { CheckpointStore } from '../src/train/checkpoints';
 import { restoreCheckpoint } from '../src/train/checkpointState';
 import { TrainController } from '../src/train/controller';
@@ -71,6 +74,7 @@ function forward(e: TrainEvent, totalSteps: number): void {
       break;
     case 'eval':
       emit({ type: 'train-eval', step: e.step, valLoss: e.valLoss, perplexity: e.perplexity });
+      void sampleAt(e.step);
       break;
     case 'skipped':
       emit({ type: 'train-skipped', step: e.step, reason: e.reason });
@@ -90,6 +94,40 @@ function forward(e: TrainEvent, totalSteps: number): void {
       break;
   }
 }
+
+let sampling = false;
+/** The sampler's stepper, kept for the run's adapter so its GPU buffers are allocated once. */
+let sampler: { shadow: ShadowPeftModel; maxT: number; stepper: Stepper } | null = null;
+
+/**
+ * A short greedy continuation of a fixed prompt (the first validation example's prompt) by base +
+ * shadow, after each evaluation, so the Train screen shows what the adapter is learning. It runs
+ * between the trainer's GPU awaits; one at a time, skipped if the previous one is still running.
+ */
+async function sampleAt(step: number): Promise<void> {
+  const data = session.dataset;
+  const shadow = session.shadow;
+  if (sampling || !data || !shadow) return;
+  const example = data.validation[0] ?? data.train[0];
+  if (!example) return;
+  sampling = true;
+  try {
+    const { tokenizer } = requireModel();
+    const promptLength = Math.max(1, example.labels.findIndex((l) => l !== -100));
+    const prompt = example.inputIds.slice(0, Math.min(promptLength, 96));
+    const maxT = prompt.length + SAMPLE_TOKENS;
+    if (!sampler || sampler.shadow !== shadow || sampler.maxT < maxT) sampler = { shadow, maxT, stepper: await shadowCachedStepper(shadow, maxT, 'base_shadow') };
+    const stepper = sampler.stepper;
+    const r = await generate(stepper, prompt, { maxNewTokens: SAMPLE_TOKENS, stopTokenIds: [...shadow.base.config.eosTokenIds] });
+    session.emit({ type: 'sample', step, prompt: tokenizer.decode(prompt, { skip_special_tokens: true }), text: tokenizer.decode(r.tokens, { skip_special_tokens: true }) });
+  } catch (err) {
+    warn(step, err);
+  } finally {
+    sampling = false;
+  }
+}
+
+const SAMPLE_TOKENS = 24;
 
 function warn(step: number, err: unknown): void {
   const info = err instanceof StudioError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'E000', message: String(err), hint: '' };
