@@ -1,6 +1,6 @@
 import { StudioError } from '../../engine/errors';
 import { ModelErrorCode } from '../errors';
-import type { Llama3RopeScaling } from '../config';
+import type { Llama3RopeScaling, ModelConfig, ModelType } from '../config';
 
 /** A config.json as published on the Hub: untyped JSON read through the helpers below. */
 export type HfConfig = Record<string, unknown>;
@@ -62,5 +62,45 @@ export function ropeScaling(modelType: string, cfg: HfConfig, allowLlama3: boole
     lowFreqFactor: num('low_freq_factor'),
     highFreqFactor: num('high_freq_factor'),
     originalMaxPositionEmbeddings: num('original_max_position_embeddings'),
+  };
+}
+
+/** Family-specific choices; everything else in ModelConfig is read the same way for every family. */
+export interface FamilyDefaults {
+  /** head_dim when config.json has none: hidden / heads unless the family says otherwise */
+  headDim?: number;
+  ropeTheta: number;
+  maxPositionEmbeddings: number;
+  qkNorm: boolean;
+  qkvBias: boolean;
+  ropeScaling: Llama3RopeScaling | null;
+}
+
+/** The fields every decoder family shares, with the family's defaults for missing keys. */
+export function commonConfig(modelType: ModelType, cfg: HfConfig, d: FamilyDefaults): ModelConfig {
+  checkActivation(modelType, cfg);
+  const hiddenSize = requireInt(cfg, 'hidden_size');
+  const numHeads = requireInt(cfg, 'num_attention_heads');
+  const headDim = cfg.head_dim === undefined || cfg.head_dim === null ? (d.headDim ?? hiddenSize / numHeads) : requireInt(cfg, 'head_dim');
+  if (!Number.isInteger(headDim)) unsupported(modelType, 'hidden_size / num_attention_heads', headDim, 'a whole head size');
+  return {
+    modelType,
+    hiddenSize,
+    intermediateSize: requireInt(cfg, 'intermediate_size'),
+    numLayers: requireInt(cfg, 'num_hidden_layers'),
+    numHeads,
+    numKvHeads: cfg.num_key_value_heads === undefined ? numHeads : requireInt(cfg, 'num_key_value_heads'),
+    headDim,
+    vocabSize: requireInt(cfg, 'vocab_size'),
+    rmsNormEps: optionalNumber(cfg, 'rms_norm_eps', 1e-6),
+    ropeTheta: optionalNumber(cfg, 'rope_theta', d.ropeTheta),
+    ropeScaling: d.ropeScaling,
+    tieWordEmbeddings: optionalBool(cfg, 'tie_word_embeddings', false),
+    qkNorm: d.qkNorm,
+    qkvBias: d.qkvBias,
+    maxPositionEmbeddings: optionalNumber(cfg, 'max_position_embeddings', d.maxPositionEmbeddings),
+    bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null,
+    eosTokenIds: eosIds(cfg),
+    torchDtype: typeof cfg.torch_dtype === 'string' ? cfg.torch_dtype : 'float32',
   };
 }
