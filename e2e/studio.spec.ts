@@ -156,6 +156,12 @@ test('studio: load, train 20 steps, inspect, generate, download, reload and resu
     const box = (await canvas.boundingBox())!;
     await canvas.click({ position: { x: box.width - 20, y: 12 } });
     await expect(page.getByTestId('inspect-selection')).not.toHaveAttribute('data-layer', '');
+    // the logit lens of the selected token: one row per slot, read out on the GPU
+    const lens = page.getByTestId('logit-lens');
+    await expect(lens).toHaveAttribute('data-status', 'ready', { timeout: 120_000 });
+    expect(await num(lens, 'data-layers')).toBeGreaterThan(0);
+    // the probe prompt's statistics, snapshotted at the evaluation of step 20
+    await expect(page.getByTestId('over-training')).not.toHaveAttribute('data-count', '0', { timeout: 60_000 });
     await canvas.hover({ position: { x: box.width - 20, y: 12 } });
     await expect(page.getByTestId('heatmap-tip')).toBeVisible();
     await shot(page, 'studio-5-inspect');

@@ -183,6 +183,18 @@ export interface LayerStates {
   stats: Record<'hNorm' | 'sNorm' | 'cosHS' | 'injection' | 'gateMean' | 'updateSize', number[]>;
 }
 
+/** The logit lens for one token: top-k next tokens read out at every adapter slot. */
+export interface LogitLensView {
+  token: number;
+  /** per slot: the base stream without and with the adapter, and the shadow state */
+  layers: { baseOff: LensChoice[]; baseOn: LensChoice[]; shadow: LensChoice[] }[];
+}
+
+export interface LensChoice {
+  text: string;
+  prob: number;
+}
+
 export interface AdapterFilesPayload {
   configJson: string;
   /** transferred */
@@ -201,6 +213,8 @@ export type StudioEvent =
   | { type: 'train-warning'; step: number; error: WorkerErrorInfo }
   | { type: 'train-status'; status: 'running' | 'paused' | 'stopped' | 'done' | 'error'; reason?: string; error?: WorkerErrorInfo }
   | { type: 'sample'; step: number; prompt: string; text: string }
+  /** the layer statistics of the fixed probe prompt, after each evaluation (the Inspect screen's "over training") */
+  | { type: 'inspect-snapshot'; step: number; prompt: string; states: LayerStates }
   | { type: 'token'; requestId: number; mode: GenerationMode; text: string };
 
 export interface StudioWorkerApi {
@@ -214,6 +228,8 @@ export interface StudioWorkerApi {
   /** config.json, sizes and the memory estimate, without downloading the weights. */
   inspectModel(source: ModelSourceSpec): Promise<ModelInfo>;
   loadModel(source: ModelSourceSpec): Promise<LoadedModel>;
+  /** Cancels a loadModel in progress (it rejects with E509); the previously loaded model is gone. */
+  cancelLoad(): Promise<void>;
   loadDataset(request: DatasetRequest): Promise<DatasetSummary>;
   estimate(settings: TrainingSettings): Promise<Estimate>;
 
@@ -227,6 +243,8 @@ export interface StudioWorkerApi {
   generate(request: GenerateRequest, requestId: number): Promise<GenerateResult>;
   cancelGeneration(requestId: number): Promise<void>;
   inspect(prompt: string): Promise<LayerStates>;
+  /** The logit lens for token `token` of the prompt (same tokenization as inspect). */
+  logitLens(prompt: string, token: number, k: number): Promise<LogitLensView>;
 
   exportAdapter(dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload>;
   importAdapter(files: AdapterFilesPayload): Promise<{ shadow: ShadowConfig; baseModel: string | null }>;

@@ -53,6 +53,8 @@ describe('worker commands', () => {
     expect(events.some((e) => e.type === 'train-eval')).toBe(true);
     await new Promise((r) => setTimeout(r, 50)); // the sample after the last evaluation
     expect(events.some((e) => e.type === 'sample' && typeof e.text === 'string')).toBe(true);
+    const snapshot = events.find((e) => e.type === 'inspect-snapshot');
+    expect(snapshot && snapshot.type === 'inspect-snapshot' && snapshot.states.stats.hNorm.every(Number.isFinite)).toBe(true);
     await pause(); // no run: a no-op
     const checkpoints = await listCheckpoints();
     expect(checkpoints.length).toBeGreaterThan(0);
@@ -66,5 +68,19 @@ describe('worker commands', () => {
     const imported = await importAdapter(exported);
     expect(imported.baseModel).toBe('qwen3-tiny');
     expect(imported.shadow.injection_hidden_size).toBe(4);
+  });
+});
+
+describe('cancelling a model load', () => {
+  it('stops at the next progress report with E509, and a new load works', async () => {
+    const { cancelLoad } = await import('./modelCommands');
+    const dir = join(FIXTURES_DIR, 'llama-tiny');
+    const files = readdirSync(dir).map((f) => ({ path: f, file: new Blob([readFileSync(join(dir, f))]) }));
+    const spec = { kind: 'files' as const, name: 'llama-tiny', files };
+    session.emit = () => undefined;
+    const loading = loadModel(spec);
+    cancelLoad();
+    await expect(loading).rejects.toThrow(/E509 loading was cancelled/);
+    expect((await loadModel(spec)).modelType).toBe('llama');
   });
 });

@@ -10,6 +10,7 @@ import { readJson } from '../src/model/sources/source';
 import { urlSource } from '../src/model/sources/urlSource';
 import { loadTokenizer } from '../src/model/tokenizer';
 import { formatBytes } from '../src/engine/runtime';
+import { StudioError } from '../src/engine/errors';
 import type { Capabilities } from '../src/engine/device';
 import type { LoadedModel, ModelInfo, ModelSourceSpec } from './api';
 import { getGpu, session } from './session';
@@ -67,14 +68,27 @@ export async function inspectModel(spec: ModelSourceSpec): Promise<ModelInfo> {
   return infoOf(source, config, gpu.caps, await downloadBytes(spec, source));
 }
 
+let cancelRequested = false;
+
+export function cancelLoad(): void {
+  cancelRequested = true;
+}
+
 export async function loadModel(spec: ModelSourceSpec): Promise<LoadedModel> {
+  cancelRequested = false;
   const gpu = await getGpu();
   const source = sourceOf(spec);
   const config = await readModelConfig(source);
   const info = infoOf(source, config, gpu.caps, await downloadBytes(spec, source));
   session.model = null;
   session.shadow = null;
-  const model = await loadCausalLM(gpu, source, { onProgress: (p) => session.emit({ type: 'load-progress', ...p }) });
+  // Every downloaded chunk and uploaded tensor reports progress; a cancel request stops the load there.
+  const model = await loadCausalLM(gpu, source, {
+    onProgress: (p) => {
+      if (cancelRequested) throw new StudioError('E509', 'loading was cancelled', 'press Load model to start again');
+      session.emit({ type: 'load-progress', ...p });
+    },
+  });
   session.emit({ type: 'load-progress', phase: 'warmup', file: '', loaded: 0, total: 1 });
   const tokenizer = await loadTokenizer(source);
   session.emit({ type: 'load-progress', phase: 'warmup', file: '', loaded: 1, total: 1 });

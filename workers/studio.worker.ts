@@ -9,10 +9,11 @@ import { inspectLayerStates, LAYER_STATS } from '../src/shadow/inspect';
 import { ShadowPeftModel } from '../src/shadow/shadowModel';
 import { shadowConfig } from '../src/shadow/config';
 import { exportAdapter, importAdapter } from './adapterCommands';
-import type { LayerStates, StudioWorkerApi } from './api';
+import type { LayerStates, LogitLensView, StudioWorkerApi } from './api';
+import { logitLens } from '../src/shadow/logitLens';
 import { loadDataset } from './dataCommands';
 import { cancelGeneration, generateText, promptIds } from './generateCommands';
-import { inspectModel, loadModel } from './modelCommands';
+import { cancelLoad, inspectModel, loadModel } from './modelCommands';
 import { runSelfTest } from './selfTest/index';
 import { getGpu, requireModel, session } from './session';
 import { deleteCheckpoint, estimate, evaluate, listCheckpoints, pause, resume, stop, train } from './trainCommands';
@@ -41,6 +42,16 @@ async function inspect(prompt: string): Promise<LayerStates> {
   return { tokens: ids.map((id) => tokenizer.decode([id])), layers: r.slots, stats };
 }
 
+async function lens(prompt: string, token: number, k: number): Promise<LogitLensView> {
+  const { model, tokenizer } = requireModel();
+  const shadow = session.shadow ?? (await ShadowPeftModel.create(model, shadowConfig()));
+  const ids = promptIds(prompt, false).slice(0, 256);
+  if (token < 0 || token >= ids.length) throw new StudioError('E508', `token ${token} is outside the prompt's ${ids.length} tokens`, 'select a cell of the heatmaps again');
+  const r = await logitLens(shadow, ids, token, k);
+  const view = (list: { id: number; prob: number }[]) => list.map((e) => ({ text: tokenizer.decode([e.id]), prob: e.prob }));
+  return { token, layers: r.layers.map((l) => ({ baseOff: view(l.baseOff), baseOn: view(l.baseOn), shadow: view(l.shadow) })) };
+}
+
 const api: StudioWorkerApi = {
   capabilities: coded(async () => (await getGpu()).caps),
   selfTest: coded(async () => runSelfTest(await getGpu())),
@@ -49,6 +60,7 @@ const api: StudioWorkerApi = {
   },
   inspectModel: coded(inspectModel),
   loadModel: coded(loadModel),
+  cancelLoad: coded(cancelLoad),
   loadDataset: coded(loadDataset),
   estimate: coded(estimate),
   train: coded(train),
@@ -59,6 +71,7 @@ const api: StudioWorkerApi = {
   generate: coded(generateText),
   cancelGeneration: coded(cancelGeneration),
   inspect: coded(inspect),
+  logitLens: coded(lens),
   exportAdapter: coded(async (dtype: 'F32' | 'BF16') => {
     const files = await exportAdapter(dtype);
     return Comlink.transfer(files, [files.safetensors]);

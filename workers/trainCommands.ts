@@ -4,6 +4,8 @@ import { baseArchitectureOf } from '../src/shadow/fromModel';
 import { countShadowParams, loraEquivalentRank } from '../src/shadow/paramCount';
 import { ShadowOptimizer } from '../src/shadow/optimizer';
 import { ShadowPeftModel } from '../src/shadow/shadowModel';
+import type { ShadowWorkspace } from '../src/shadow/shadowModel';
+import { inspectLayerStates, LAYER_STATS } from '../src/shadow/inspect';
 import { shadowCachedStepper } from '../src/shadow/generate';
 import { generate } from '../src/model/generate';
 import type { Stepper } from '../src/model/generate';
@@ -17,7 +19,7 @@ import type { RunConfig } from '../src/train/runConfig';
 import { runConfig } from '../src/train/runConfig';
 import { plannedSteps, stepsPerEpoch } from '../src/train/stepPlan';
 import { Trainer } from '../src/train/trainer';
-import type { CheckpointInfo, Estimate, TrainingSettings } from './api';
+import type { CheckpointInfo, Estimate, LayerStates, TrainingSettings } from './api';
 import { resetSteppers } from './generateCommands';
 import { requireDataset, requireModel, session } from './session';
 
@@ -96,6 +98,8 @@ function forward(e: TrainEvent, totalSteps: number): void {
 }
 
 let sampling = false;
+/** The probe's workspace, kept like the sampler's. */
+let probe: { shadow: ShadowPeftModel; T: number; ws: ShadowWorkspace } | null = null;
 /** The sampler's stepper, kept for the run's adapter so its GPU buffers are allocated once. */
 let sampler: { shadow: ShadowPeftModel; maxT: number; stepper: Stepper } | null = null;
 
@@ -119,7 +123,17 @@ async function sampleAt(step: number): Promise<void> {
     if (!sampler || sampler.shadow !== shadow || sampler.maxT < maxT) sampler = { shadow, maxT, stepper: await shadowCachedStepper(shadow, maxT, 'base_shadow') };
     const stepper = sampler.stepper;
     const r = await generate(stepper, prompt, { maxNewTokens: SAMPLE_TOKENS, stopTokenIds: [...shadow.base.config.eosTokenIds] });
-    session.emit({ type: 'sample', step, prompt: tokenizer.decode(prompt, { skip_special_tokens: true }), text: tokenizer.decode(r.tokens, { skip_special_tokens: true }) });
+    const promptText = tokenizer.decode(prompt, { skip_special_tokens: true });
+    session.emit({ type: 'sample', step, prompt: promptText, text: tokenizer.decode(r.tokens, { skip_special_tokens: true }) });
+    // The same probe prompt's layer statistics, so the Inspect screen can show them over training.
+    if (!probe || probe.shadow !== shadow || probe.T !== prompt.length) probe = { shadow, T: prompt.length, ws: await shadow.createWorkspace(1, prompt.length) };
+    const states = await inspectLayerStates(shadow, prompt, probe.ws);
+    session.emit({
+      type: 'inspect-snapshot',
+      step,
+      prompt: promptText,
+      states: { tokens: prompt.map((id) => tokenizer.decode([id])), layers: states.slots, stats: Object.fromEntries(LAYER_STATS.map((s) => [s, Array.from(states.stats[s])])) as LayerStates['stats'] },
+    });
   } catch (err) {
     warn(step, err);
   } finally {

@@ -12,7 +12,7 @@ import { useStudio } from '../store/store';
 /** Screen 5: what the shadow does inside the network, layer by layer and token by token. */
 export function InspectScreen() {
   const ins = useStudio(selectInspect);
-  const { setInspectPrompt, runInspect, selectCell } = useStudio(useShallow(selectInspectActions));
+  const { setInspectPrompt, runInspect, selectCell, showSnapshot } = useStudio(useShallow(selectInspectActions));
   const st = ins.states;
   const sel = st && ins.selected && ins.selected.layer < st.layers && ins.selected.token < st.tokens.length ? ins.selected : null;
   const onSubmit = (e: FormEvent) => {
@@ -60,6 +60,7 @@ export function InspectScreen() {
                     </div>
                   ))}
                 </dl>
+                <LensTable lens={ins.lens} />
               </>
             ) : (
               <p className="muted">Click a cell (or focus a heatmap and use the arrow keys) to select a layer and a token.</p>
@@ -74,6 +75,76 @@ export function InspectScreen() {
           </div>
         </>
       )}
+      <OverTraining snapshots={ins.snapshots} index={ins.snapshotIndex} onShow={showSnapshot} />
     </section>
+  );
+}
+
+type Snapshots = ReturnType<typeof selectInspect>['snapshots'];
+
+/** The probe prompt's statistics at each evaluation of the run, with a slider over steps. */
+function OverTraining({ snapshots, index, onShow }: { snapshots: Snapshots; index: number | null; onShow: (i: number) => void }) {
+  if (snapshots.length === 0) {
+    return (
+      <div className="card" data-testid="over-training" data-count={0}>
+        <h3>Over training</h3>
+        <p className="muted">After each evaluation of a run, the statistics of a fixed probe prompt (the first validation example's prompt) appear here.</p>
+      </div>
+    );
+  }
+  const i = Math.min(index ?? snapshots.length - 1, snapshots.length - 1);
+  const snap = snapshots[i]!;
+  return (
+    <div className="card" data-testid="over-training" data-count={snapshots.length} data-step={snap.step}>
+      <h3>Over training</h3>
+      <label className="field">
+        <span>
+          step {snap.step} ({i + 1} of {snapshots.length}) — probe: “{tokenLabel(snap.prompt, 60)}”
+        </span>
+        <input type="range" min={0} max={snapshots.length - 1} value={i} onChange={(e) => onShow(Number(e.target.value))} aria-label="evaluation step" />
+      </label>
+      <div className="heatmaps">
+        {LAYER_STATS.map((k) => (
+          <div className="card" key={k.key}>
+            <Heatmap stat={k.key} title={k.title} help={k.help} diverging={k.diverging} values={snap.states.stats[k.key]} layers={snap.states.layers} tokens={snap.states.tokens} selected={null} onSelect={() => undefined} />
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+type Lens = ReturnType<typeof selectInspect>['lens'];
+
+/** Top next tokens at every slot for the selected token: base stream with the adapter off and on, and the shadow state. */
+function LensTable({ lens }: { lens: Lens }) {
+  if (!lens) return null;
+  if (lens.status === 'running') return <p className="muted" data-testid="logit-lens" data-status="running">Reading every layer out through the head…</p>;
+  if (lens.status === 'error' || !lens.view) return <p className="error" data-testid="logit-lens" data-status="error">The logit lens could not be computed for this token; run Inspect again.</p>;
+  const cell = (list: { text: string; prob: number }[]) => list.map((c, i) => <span key={i} className="lens-choice">{`${JSON.stringify(c.text)} ${(100 * c.prob).toFixed(1)}%`}</span>);
+  return (
+    <div className="lens" data-testid="logit-lens" data-status="ready" data-layers={lens.view.layers.length}>
+      <h4>Logit lens: the likeliest next tokens if the network ended at each layer</h4>
+      <table>
+        <thead>
+          <tr>
+            <th>layer</th>
+            <th>base, adapter off</th>
+            <th>base, adapter on</th>
+            <th>shadow state</th>
+          </tr>
+        </thead>
+        <tbody>
+          {lens.view.layers.map((l, i) => (
+            <tr key={i}>
+              <th>{i}</th>
+              <td>{cell(l.baseOff)}</td>
+              <td>{cell(l.baseOn)}</td>
+              <td>{cell(l.shadow)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -66,7 +66,7 @@ function ModelFacts({ info }: { info: ModelInfo }) {
 /** Screen 1: pick a model (bundled, curated Hub, any repo/URL, local folder), see its facts, load it. */
 export function ModelScreen() {
   const model = useStudio(selectModel);
-  const { chooseModel, loadChosenModel } = useStudio(useShallow(selectModelActions));
+  const { chooseModel, loadChosenModel, cancelModelLoad } = useStudio(useShallow(selectModelActions));
   const [typed, setTyped] = useState('');
   const [typedError, setTypedError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
@@ -170,6 +170,11 @@ export function ModelScreen() {
             <button type="button" onClick={() => void loadChosenModel()} disabled={!model.choice || model.loadStatus === 'loading'}>
               {model.loadStatus === 'loading' ? 'Loading…' : loadedHere ? 'Reload' : 'Load model'}
             </button>
+            {model.loadStatus === 'loading' && (
+              <button type="button" className="secondary" onClick={() => void cancelModelLoad()} data-testid="model-load-cancel">
+                Cancel
+              </button>
+            )}
             {model.loadStatus === 'loading' && (
               <ProgressBar
                 testId="load-progress"

@@ -2,7 +2,7 @@ import type { StateCreator } from 'zustand';
 import type { StudioEvent } from '../../../workers/api';
 import { connectEvents } from '../worker/client';
 import { createEventBatcher } from './eventQueue';
-import type { TokenEvent } from './inspectSlice';
+import type { SnapshotEvent, TokenEvent } from './inspectSlice';
 import type { LoadProgressEvent } from './modelSlice';
 import type { StudioState } from './store';
 import type { TrainingEvent } from './trainProgress';
@@ -21,11 +21,14 @@ export function routeEvents(s: StudioState, events: readonly StudioEvent[]): voi
   const training: TrainingEvent[] = [];
   const tokens: TokenEvent[] = [];
   let progress: LoadProgressEvent | null = null;
+  const snapshots: SnapshotEvent[] = [];
   for (const e of events) {
     if (e.type === 'token') tokens.push(e);
     else if (e.type === 'load-progress') progress = e;
+    else if (e.type === 'inspect-snapshot') snapshots.push(e);
     else training.push(e);
   }
+  if (snapshots.length) s.addSnapshots(snapshots);
   if (training.length) s.applyTrainingEvents(training);
   if (tokens.length) s.applyTokenEvents(tokens);
   if (progress) s.setLoadProgress(progress);

@@ -1,5 +1,5 @@
 import type { StateCreator } from 'zustand';
-import type { GenerationMode, LayerStates, StudioEvent, WorkerErrorInfo } from '../../../workers/api';
+import type { GenerationMode, LayerStates, LogitLensView, StudioEvent, WorkerErrorInfo } from '../../../workers/api';
 import { studioWorker, toErrorInfo } from '../worker/client';
 import type { StudioState } from './store';
 
@@ -17,6 +17,8 @@ export interface PlaygroundColumn {
   error: WorkerErrorInfo | null;
 }
 
+export type SnapshotEvent = Extract<StudioEvent, { type: 'inspect-snapshot' }>;
+
 export interface InspectState {
   prompt: string;
   status: 'idle' | 'running' | 'ready' | 'error';
@@ -25,6 +27,12 @@ export interface InspectState {
   /** the training step the adapter was at when the heatmaps were computed */
   atStep: number | null;
   selected: { layer: number; token: number } | null;
+  /** the probe prompt's statistics after each evaluation of the current run, oldest first */
+  snapshots: { step: number; prompt: string; states: LayerStates }[];
+  /** index into snapshots shown by the slider (null: the newest) */
+  snapshotIndex: number | null;
+  /** the logit lens of the selected token (null until one is selected) */
+  lens: { token: number; status: 'running' | 'ready' | 'error'; view: LogitLensView | null } | null;
 }
 
 export interface PlaygroundState {
@@ -42,6 +50,8 @@ export interface InspectSlice {
   setInspectPrompt: (prompt: string) => void;
   runInspect: () => Promise<void>;
   selectCell: (layer: number, token: number) => void;
+  addSnapshots: (events: SnapshotEvent[]) => void;
+  showSnapshot: (index: number) => void;
   setPlayground: (p: Partial<Pick<PlaygroundState, 'prompt' | 'chat' | 'maxNewTokens' | 'temperature'>>) => void;
   runPlayground: () => Promise<void>;
   cancelPlayground: () => Promise<void>;
@@ -50,7 +60,7 @@ export interface InspectSlice {
 
 const emptyColumn = (): PlaygroundColumn => ({ status: 'idle', text: '', tokenCount: 0, tokensPerSecond: null, requestId: null, startedAt: null, stoppedBy: null, error: null });
 
-export const initialInspectState = (): InspectState => ({ prompt: 'The quick brown fox jumps over the lazy dog.', status: 'idle', states: null, error: null, atStep: null, selected: null });
+export const initialInspectState = (): InspectState => ({ prompt: 'The quick brown fox jumps over the lazy dog.', status: 'idle', states: null, error: null, atStep: null, selected: null, lens: null, snapshots: [], snapshotIndex: null });
 export const initialPlaygroundState = (): PlaygroundState => ({
   prompt: 'Write one sentence about the sea.',
   chat: true,
@@ -101,13 +111,31 @@ export const createInspectSlice: StateCreator<StudioState, [], [], InspectSlice>
         const atStep = get().training.progress.last?.step ?? null;
         const sel = get().inspect.selected;
         const keep = sel && sel.layer < states.layers && sel.token < states.tokens.length;
-        patchInspect({ status: 'ready', states, atStep, selected: keep ? sel : null });
+        patchInspect({ status: 'ready', states, atStep, selected: keep ? sel : null, lens: null });
       } catch (e) {
         patchInspect({ status: 'error', error: toErrorInfo(e) });
       }
     },
 
-    selectCell: (layer, token) => patchInspect({ selected: { layer, token } }),
+    addSnapshots: (events) => {
+      const known = new Set(get().inspect.snapshots.map((s) => s.step));
+      const added = events.filter((e) => !known.has(e.step)).map((e) => ({ step: e.step, prompt: e.prompt, states: e.states }));
+      patchInspect({ snapshots: [...get().inspect.snapshots, ...added].sort((a, b) => a.step - b.step) });
+    },
+    showSnapshot: (index) => patchInspect({ snapshotIndex: index }),
+
+    selectCell: (layer, token) => {
+      patchInspect({ selected: { layer, token } });
+      const current = get().inspect.lens;
+      if (current && current.token === token && current.status !== 'error') return;
+      patchInspect({ lens: { token, status: 'running', view: null } });
+      studioWorker()
+        .logitLens(get().inspect.prompt, token, 5)
+        .then(
+          (view) => get().inspect.lens?.token === token && patchInspect({ lens: { token, status: 'ready', view } }),
+          () => get().inspect.lens?.token === token && patchInspect({ lens: { token, status: 'error', view: null } }),
+        );
+    },
 
     setPlayground: (p) => set((s) => ({ playground: { ...s.playground, ...p } })),
 

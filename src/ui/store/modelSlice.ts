@@ -25,6 +25,8 @@ export interface ModelState {
 
 export interface ModelSlice {
   model: ModelState;
+  /** Stops a load in progress (the worker rejects the load with E509). */
+  cancelModelLoad: () => Promise<void>;
   discoverBundledModels: () => Promise<void>;
   /** Selects a source and inspects it (config and sizes, no weights). */
   chooseModel: (choice: ModelChoice) => Promise<void>;
@@ -58,6 +60,9 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
   return {
     model: initialModelState(),
 
+    cancelModelLoad: async () => {
+      if (get().model.loadStatus === 'loading') await studioWorker().cancelLoad();
+    },
     discoverBundledModels: async () => {
       if (get().model.bundledStatus === 'loading') return;
       patch({ bundledStatus: 'loading' });

@@ -13,7 +13,7 @@ export const selectScreen = (s: StudioState) => s.ui.screen;
 export const selectSetScreen = (s: StudioState) => s.setScreen;
 
 export const selectModel = (s: StudioState) => s.model;
-export const selectModelActions = (s: StudioState) => ({ chooseModel: s.chooseModel, loadChosenModel: s.loadChosenModel });
+export const selectModelActions = (s: StudioState) => ({ chooseModel: s.chooseModel, loadChosenModel: s.loadChosenModel, cancelModelLoad: s.cancelModelLoad });
 
 export const selectData = (s: StudioState) => s.data;
 export const selectDataActions = (s: StudioState) => ({ setDataText: s.setDataText, setDataOptions: s.setDataOptions, chooseDemo: s.chooseDemo, prepareData: s.prepareData });
@@ -35,7 +35,7 @@ export const selectTrainActions = (s: StudioState) => ({
 });
 
 export const selectInspect = (s: StudioState) => s.inspect;
-export const selectInspectActions = (s: StudioState) => ({ setInspectPrompt: s.setInspectPrompt, runInspect: s.runInspect, selectCell: s.selectCell });
+export const selectInspectActions = (s: StudioState) => ({ setInspectPrompt: s.setInspectPrompt, runInspect: s.runInspect, selectCell: s.selectCell, showSnapshot: s.showSnapshot });
 export const selectPlayground = (s: StudioState) => s.playground;
 export const selectPlaygroundActions = (s: StudioState) => ({ setPlayground: s.setPlayground, runPlayground: s.runPlayground, cancelPlayground: s.cancelPlayground });
 
