@@ -111,6 +111,12 @@ export class Gpu {
     this.getEncoder().clearBuffer(t.buffer, t.offset, size);
   }
 
+  /** Fills a whole buffer with zeros (an arena's buffer: every view in it at once). */
+  zeroBuffer(buffer: GPUBuffer): void {
+    this.endPass();
+    this.getEncoder().clearBuffer(buffer, 0, buffer.size);
+  }
+
   /** Copies `src` into `dst` (same byte size), recorded in order with dispatches. */
   copy(src: Tensor, dst: Tensor): void {
     const size = Math.ceil(tensorBytes(src) / 4) * 4;

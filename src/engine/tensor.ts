@@ -31,6 +31,14 @@ export function binding(t: Tensor): GPUBufferBinding {
   return { buffer: t.buffer, offset: t.offset, size: Math.max(size, 4) };
 }
 
+/**
+ * Rows [r0, r0 + n) of an f32 matrix with `cols` columns, as a view. Its byte offset need not be
+ * aligned for binding: use it for copies and reads, or bind it only when the offset allows.
+ */
+export function rowsView(t: Tensor, r0: number, n: number, cols: number): Tensor {
+  return { ...t, offset: t.offset + r0 * cols * 4, shape: [n, cols], name: `${t.name}[${r0}:${r0 + n}]` };
+}
+
 /** Same storage, another shape with the same element count. */
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   if (numel(shape) !== numel(t.shape)) {

@@ -1,7 +1,6 @@
 import { embeddingForward } from '../engine/kernels/embedding/embedding';
 import { matmul } from '../engine/kernels/matmul/matmul';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
-import { ropeInvFreq } from '../engine/kernels/rope/rope';
 import type { Gpu } from '../engine/runtime';
 import type { RowSplitMatrix, Tensor } from '../engine/tensor';
 import { rowParts } from '../engine/tensor';
@@ -17,6 +16,7 @@ import { layerWeightsFrom } from './layerWeights';
 import type { LayerWorkspace } from './layerWorkspace';
 import { createLayerWorkspace } from './layerWorkspace';
 import type { LoadedWeights } from './loadWeights';
+import { modelInvFreq } from './rope';
 import { weightMatrix } from './loadWeights';
 
 /** Residual stream of every layer boundary: (L+1) tensors of (B·T, C); [0] = embeddings. */
@@ -51,8 +51,7 @@ export class CausalLM {
   }
 
   static async create(gpu: Gpu, config: ModelConfig, weights: LoadedWeights): Promise<CausalLM> {
-    const rs = config.ropeScaling;
-    const inv = ropeInvFreq(config.headDim, config.ropeTheta, rs ? { ropeType: 'llama3', factor: rs.factor, lowFreqFactor: rs.lowFreqFactor, highFreqFactor: rs.highFreqFactor, originalMaxPositionEmbeddings: rs.originalMaxPositionEmbeddings } : undefined);
+    const inv = modelInvFreq(config);
     const invFreq = await gpu.createTensor('rope.inv_freq', [inv.length]);
     gpu.write(invFreq, inv);
     return new CausalLM(gpu, config, weights, invFreq);

@@ -5,6 +5,7 @@ import { ropeBackward, ropeForward } from '../engine/kernels/rope/rope';
 import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm/rmsnorm';
 import type { Gpu } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
+import { rowsView } from '../engine/tensor';
 import type { LayerDims } from './layerDims';
 import type { LayerWeights } from './layerWeights';
 import type { LayerWorkspace } from './layerWorkspace';
@@ -138,10 +139,5 @@ export function layerBackward(gpu: Gpu, w: LayerWeights, d: LayerDims, ws: Layer
 
 /** Copies the batch's new key or value rows (B, T, NKV·HS) into the cache at pastLen (copies need only 4-byte alignment). */
 function appendToCache(gpu: Gpu, src: Tensor, dst: Tensor, B: number, T: number, width: number, cache: KvCacheSlot): void {
-  const rowBytes = width * 4;
-  for (let b = 0; b < B; b++) {
-    const from: Tensor = { ...src, offset: src.offset + b * T * rowBytes, shape: [T, width], name: `${src.name}[${b}]` };
-    const to: Tensor = { ...dst, offset: dst.offset + (b * cache.maxT + cache.pastLen) * rowBytes, shape: [T, width], name: `${dst.name}[${b}]` };
-    gpu.copy(from, to);
-  }
+  for (let b = 0; b < B; b++) gpu.copy(rowsView(src, b * T, T, width), rowsView(dst, b * cache.maxT + cache.pastLen, T, width));
 }

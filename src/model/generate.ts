@@ -1,4 +1,5 @@
 import type { Tensor } from '../engine/tensor';
+import { rowsView } from '../engine/tensor';
 import { makeBatch } from './batch';
 import type { CausalLM, ModelWorkspace } from './causalLM';
 import { KvCache } from './kvCache';
@@ -79,8 +80,7 @@ export async function generate(stepper: Stepper, prompt: readonly number[], opts
 /** Reads row `row` of logits (rows, V) back without binding an unaligned view (copies need 4-byte alignment only). */
 async function readRow(model: CausalLM, logits: Tensor, row: number): Promise<Float32Array> {
   const V = model.config.vocabSize;
-  const view: Tensor = { ...logits, offset: logits.offset + row * V * 4, shape: [V], name: `${logits.name}[${row}]` };
-  return model.gpu.read(view);
+  return model.gpu.read(rowsView(logits, row, 1, V));
 }
 
 async function stepperParts(model: CausalLM, maxT: number): Promise<{ ws: ModelWorkspace; logits: Tensor }> {

@@ -1,4 +1,5 @@
 import type { Tensor } from '../engine/tensor';
+import { rowsView } from '../engine/tensor';
 import { makeBatch } from '../model/batch';
 import type { Stepper } from '../model/generate';
 import { KvCache } from '../model/kvCache';
@@ -12,7 +13,7 @@ async function lastLogits(model: ShadowPeftModel, ws: ShadowWorkspace, logits: T
   const base = model.base;
   const V = base.config.vocabSize;
   base.logits(mode === 'shadow_only' ? ws.states[0]! : ws.base.h, logits, T);
-  return model.gpu.read({ ...logits, offset: logits.offset + (T - 1) * V * 4, shape: [V], name: 'logits.last' });
+  return model.gpu.read(rowsView(logits, T - 1, 1, V));
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Tensor } from '../engine/tensor';
+import { rowsView } from '../engine/tensor';
 import { makeBatch } from '../model/batch';
 import type { ShadowPeftModel } from './shadowModel';
 
@@ -43,7 +44,7 @@ export async function logitLens(model: ShadowPeftModel, tokens: readonly number[
   const normed = await gpu.createTensor('lens.normed', [1, C]);
   const logits = await gpu.createTensor('lens.logits', [1, V]);
   const readOut = async (src: Tensor, finalNorm: boolean): Promise<LensEntry[]> => {
-    gpu.copy({ ...src, offset: src.offset + token * C * 4, shape: [1, C], name: `${src.name}[${token}]` }, row);
+    gpu.copy(rowsView(src, token, 1, C), row);
     if (finalNorm) base.finalNormForward(row, normed, 1);
     base.logits(finalNorm ? normed : row, logits, 1);
     return topK(await gpu.read(logits), k);

@@ -35,7 +35,7 @@ export class ShadowOptimizer {
     const gpu = model.gpu;
     const m = await allocateShadowTensors(gpu, model.resolved, 'adam.m');
     const v = await allocateShadowTensors(gpu, model.resolved, 'adam.v');
-    for (const b of [...m.buffers, ...v.buffers]) gpu.zero({ buffer: b, offset: 0, shape: [b.size / 4], dtype: 'f32', name: 'moments' });
+    for (const b of [...m.buffers, ...v.buffers]) gpu.zeroBuffer(b);
     const sizes = model.specs.map((s) => numel(s.shape));
     const norm = await createGradNormState(gpu, sizes);
     return new ShadowOptimizer(gpu, model, m, v, norm);

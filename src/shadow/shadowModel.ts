@@ -1,6 +1,5 @@
 import { addScaledInPlace } from '../engine/kernels/elementwise/elementwise';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
-import { ropeInvFreq } from '../engine/kernels/rope/rope';
 import type { Gpu } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
 import type { TokenBatch } from '../model/batch';
@@ -10,6 +9,7 @@ import type { KvCache } from '../model/kvCache';
 import { layerBackward, layerForward } from '../model/decoderLayer';
 import type { LayerDims } from '../model/layerDims';
 import type { LayerWorkspace } from '../model/layerWorkspace';
+import { modelInvFreq } from '../model/rope';
 import { createLayerWorkspace } from '../model/layerWorkspace';
 import { LossHead, shiftLabels } from '../model/lossHead';
 import type { ShadowConfig } from './config';
@@ -103,9 +103,8 @@ export class ShadowPeftModel {
     const resolved = resolveShadow(config, baseArchitectureOf(base.config));
     const params = await allocateShadowTensors(gpu, resolved, 'adapter');
     const grads = await allocateShadowTensors(gpu, resolved, 'adapter.grad');
-    // The shadow copies the base architecture, rope scaling included (Llama 3's "llama3" rule).
-    const rs = base.config.ropeScaling;
-    const inv = ropeInvFreq(resolved.backbone.HS, resolved.backbone.ropeTheta, rs ? { ropeType: 'llama3', factor: rs.factor, lowFreqFactor: rs.lowFreqFactor, highFreqFactor: rs.highFreqFactor, originalMaxPositionEmbeddings: rs.originalMaxPositionEmbeddings } : undefined);
+    // The shadow copies the base architecture, rope scaling included, at its own head size.
+    const inv = modelInvFreq(base.config, resolved.backbone.HS);
     const invFreq = await gpu.createTensor('shadow.rope.inv_freq', [inv.length]);
     gpu.write(invFreq, inv);
     const model = new ShadowPeftModel(base, config, params, grads, invFreq);
@@ -241,6 +240,6 @@ export class ShadowPeftModel {
   }
 
   zeroGrads(): void {
-    for (const b of this.grads.buffers) this.gpu.zero({ buffer: b, offset: 0, shape: [b.size / 4], dtype: 'f32', name: 'grads' });
+    for (const b of this.grads.buffers) this.gpu.zeroBuffer(b);
   }
 }

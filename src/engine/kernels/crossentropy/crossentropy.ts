@@ -3,7 +3,7 @@ import { KernelSource } from '../../kernel';
 import type { KernelSpec } from '../../kernel';
 import type { Gpu } from '../../runtime';
 import type { RowSplitMatrix, Tensor } from '../../tensor';
-import { numel, rowParts } from '../../tensor';
+import { numel, rowParts, rowsView } from '../../tensor';
 import type { WeightStorage } from '../../dtype';
 import { matmul, matmulVariant } from '../matmul/matmul';
 import source from './crossentropy.wgsl?raw';
@@ -185,10 +185,6 @@ export async function createCrossEntropyScratch(gpu: Gpu, chunkRows: number, C: 
 }
 
 // ---------------------------------------------------------------- internals
-
-function rowsView(t: Tensor, r0: number, n: number, cols: number): Tensor {
-  return { ...t, offset: t.offset + r0 * cols * F32_BYTES, shape: [n, cols], name: `${t.name}[${r0}:${r0 + n}]` };
-}
 
 function stagingRows(scratch: CrossEntropyScratch, n: number, C: number, what: string): Tensor {
   if (!scratch.rows || numel(scratch.rows.shape) < n * C) {
