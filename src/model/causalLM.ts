@@ -1,4 +1,4 @@
-import { embeddingForward } from '../engine/kernels/embedding/embedding';
+import { embeddingForwardParts } from '../engine/kernels/embedding/embedding';
 import { matmul } from '../engine/kernels/matmul/matmul';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
 import type { Gpu } from '../engine/runtime';
@@ -83,10 +83,7 @@ export class CausalLM {
 
   /** x (B·T, C) = E[ids]. */
   embedTokens(ws: ModelWorkspace, inp: BatchInputs, out: Tensor = ws.x): void {
-    const N = inp.B * inp.T;
-    const parts = rowParts(this.embed);
-    const C = this.config.hiddenSize;
-    for (const p of parts) embeddingForward(this.gpu, { ids: ws.batch.ids, table: p.tensor, out, N, V: p.rows, C, part: parts.length > 1 ? { rowStart: p.rowStart } : undefined });
+    embeddingForwardParts(this.gpu, this.embed, ws.batch.ids, out, inp.B * inp.T, this.config.hiddenSize);
   }
 
   layerForward(l: number, ws: ModelWorkspace, x: Tensor, inp: BatchInputs, cache?: KvCacheSlot): void {

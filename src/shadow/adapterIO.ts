@@ -2,13 +2,17 @@ import { StudioError } from '../engine/errors';
 import type { CausalLM } from '../model/causalLM';
 import { fromFloat32, toFloat32 } from '../model/safetensors/convert';
 import { parseSafetensors } from '../model/safetensors/parse';
+import type { SafetensorsFile } from '../model/safetensors/parse';
 import { serializeSafetensors } from '../model/safetensors/serialize';
 import type { TensorToWrite } from '../model/safetensors/serialize';
 import { adapterTensors, checkAdapterTensors, numelOf } from './adapterFormat';
 import { parseShadowConfigJson, shadowConfigJson } from './configJson';
 import { ShadowErrorCode } from './errors';
+import type { ExplicitShadow } from './explicitShadow';
+import { explicitShadowFromMetadata, explicitShadowMetadata } from './explicitShadow';
 import { ShadowPeftModel } from './shadowModel';
 import type { ShadowTensors } from './shadowParams';
+import { EMBED_KEY, PROJECTION_KEY } from './shadowParams';
 
 /** Written into the safetensors __metadata__ of every adapter the studio saves. */
 export const ADAPTER_FORMAT_VERSION = '1';
@@ -29,7 +33,7 @@ export async function readAdapterLayout(model: ShadowPeftModel, tensors: ShadowT
   for (const t of adapterTensors(model.resolved)) values.set(t.key, new Float32Array(numelOf(t.shape)));
   for (const s of model.specs) {
     const data = await model.gpu.read(tensors.byName.get(s.name)!);
-    values.get(s.fileKey)!.set(data, s.slot === null ? 0 : s.slot * data.length);
+    values.get(s.fileKey)!.set(data, s.fileOffset);
   }
   return values;
 }
@@ -47,27 +51,43 @@ export async function saveAdapter(model: ShadowPeftModel, opts: { dtype?: 'F32' 
     }
   }
   const tensors: TensorToWrite[] = adapterTensors(model.resolved).map((t) => ({ name: t.key, dtype, shape: [...t.shape], data: fromFloat32(values.get(t.key)!, dtype) }));
-  const metadata = { format: 'pt', shadowpeft_studio_format_version: ADAPTER_FORMAT_VERSION, base_model: opts.baseModelId, ...opts.extraMetadata };
+  const explicit = model.explicit ? explicitShadowMetadata(model.explicit) : {};
+  const metadata = { format: 'pt', shadowpeft_studio_format_version: ADAPTER_FORMAT_VERSION, base_model: opts.baseModelId, ...explicit, ...opts.extraMetadata };
   return { configJson: shadowConfigJson(model.config), safetensors: serializeSafetensors(tensors, metadata) };
 }
 
 /** Strictly loads adapter tensors (f32, bf16 or f16) into a model of the matching configuration. */
 export function loadAdapterWeights(model: ShadowPeftModel, bytes: Uint8Array, fileName = 'shadow_adapter.safetensors'): Record<string, string> {
-  const file = parseSafetensors(bytes, fileName);
+  return writeAdapterTensors(model, parseSafetensors(bytes, fileName));
+}
+
+function writeAdapterTensors(model: ShadowPeftModel, file: SafetensorsFile): Record<string, string> {
   checkAdapterTensors(adapterTensors(model.resolved), new Map([...file.tensors].map(([k, t]) => [k, t.shape])));
   for (const s of model.specs) {
     const t = file.tensors.get(s.fileKey)!;
     const all = toFloat32(t.data, t.dtype);
     const n = numelOf(s.shape);
-    model.gpu.write(model.params.byName.get(s.name)!, s.slot === null ? all : all.subarray(s.slot * n, (s.slot + 1) * n));
+    model.gpu.write(model.params.byName.get(s.name)!, all.subarray(s.fileOffset, s.fileOffset + n));
   }
   return file.metadata;
 }
 
-/** A ShadowPeftModel from the two official files, on an already loaded base (attach without reloading it). */
-export async function loadAdapter(base: CausalLM, files: AdapterFiles): Promise<{ model: ShadowPeftModel; metadata: Record<string, string> }> {
+/**
+ * A ShadowPeftModel from the two official files, on an already loaded base (attach without reloading
+ * it). An adapter of an explicit shadow model needs that model's config: the studio records it in the
+ * file's metadata; for one saved by the Python package, pass `explicit` (as Python needs shadow_model=).
+ */
+export async function loadAdapter(base: CausalLM, files: AdapterFiles, opts: { explicit?: ExplicitShadow } = {}): Promise<{ model: ShadowPeftModel; metadata: Record<string, string> }> {
   const config = parseShadowConfigJson(files.configJson);
-  const model = await ShadowPeftModel.create(base, config);
-  const metadata = loadAdapterWeights(model, files.safetensors);
+  const file = parseSafetensors(files.safetensors, 'shadow_adapter.safetensors');
+  const explicit = opts.explicit ?? explicitShadowFromMetadata(file.metadata);
+  if (!explicit) {
+    const key = [EMBED_KEY, PROJECTION_KEY].find((k) => file.tensors.has(k));
+    if (key) {
+      throw new StudioError(ShadowErrorCode.explicitShadowMismatch, `this adapter belongs to an explicit shadow model (it holds '${key}'), and the file does not say which model that is`, "give the shadow model's folder or repo as well (cli: --shadow-model <dir>)");
+    }
+  }
+  const model = await ShadowPeftModel.create(base, config, 0, explicit);
+  const metadata = writeAdapterTensors(model, file);
   return { model, metadata };
 }

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../engine/runtime';
 import { expectClose } from '../engine/testing/expectClose';
@@ -7,19 +5,20 @@ import { testGpu } from '../engine/testing/testGpu';
 import type { Stepper } from '../model/generate';
 import { cachedStepper, generate } from '../model/generate';
 import { loadCausalLM } from '../model/load';
-import { FIXTURES_DIR, fixtureSource, loadGolden } from '../model/testing/fixtures';
+import { fixtureSource, loadGolden } from '../model/testing/fixtures';
 import { loadAdapter } from './adapterIO';
 import type { ShadowMode } from './generate';
 import { shadowCachedStepper, shadowUncachedStepper } from './generate';
+import { fixtureAdapterFiles, fixtureExplicitShadow } from './testing/fixtureAdapter';
 
 let gpu: Gpu;
 beforeAll(async () => {
   gpu = await testGpu();
 });
 
-function adapterFiles(name: string) {
-  const dir = join(FIXTURES_DIR, name);
-  return { configJson: readFileSync(join(dir, 'shadow_config.json'), 'utf8'), safetensors: new Uint8Array(readFileSync(join(dir, 'shadow_adapter.safetensors'))) };
+async function fixtureAdapter(name: string) {
+  const base = await loadCausalLM(gpu, fixtureSource(loadGolden(name).json.base_model as string));
+  return { base, ...(await loadAdapter(base, fixtureAdapterFiles(name), { explicit: await fixtureExplicitShadow(name) })) };
 }
 
 /** Records the logits of every step a stepper returns. */
@@ -27,11 +26,9 @@ function recording(stepper: Stepper, into: Float32Array[]): Stepper {
   return { ...stepper, reset: () => stepper.reset(), step: async (t) => { const l = await stepper.step(t); into.push(l); return l; } };
 }
 
-describe.each(['shadow-qwen3-tiny-ns2', 'shadow-llama-tiny'])('%s: KV-cached ShadowPEFT decoding', (name) => {
+describe.each(['shadow-qwen3-tiny-ns2', 'shadow-llama-tiny', 'shadow-qwen3-tiny-explicit', 'shadow-qwen3-tiny-explicit-shared'])('%s: KV-cached ShadowPEFT decoding', (name) => {
   it.each(['base_shadow', 'shadow_only'] as ShadowMode[])('%s: cached and uncached give identical tokens and logits within 1e-5', async (mode) => {
-    const g = loadGolden(name);
-    const base = await loadCausalLM(gpu, fixtureSource(g.json.base_model as string));
-    const { model } = await loadAdapter(base, adapterFiles(name));
+    const { model } = await fixtureAdapter(name);
     const cachedLogits: Float32Array[] = [];
     const uncachedLogits: Float32Array[] = [];
     const prompt = [14, 75, 62, 18];
@@ -46,7 +43,7 @@ describe.each(['shadow-qwen3-tiny-ns2', 'shadow-llama-tiny'])('%s: KV-cached Sha
     const base = await loadCausalLM(gpu, fixtureSource(g.json.base_model as string));
     const prompt = [14, 75, 62, 18];
     const plain = await generate(await cachedStepper(base, 24), prompt, { maxNewTokens: 8 });
-    const { model } = await loadAdapter(base, adapterFiles(name));
+    const { model } = await loadAdapter(base, fixtureAdapterFiles(name), { explicit: await fixtureExplicitShadow(name) });
     const withShadow = await generate(await shadowCachedStepper(model, 24, 'base_shadow'), prompt, { maxNewTokens: 8 });
     const detachedAgain = await generate(await cachedStepper(base, 24), prompt, { maxNewTokens: 8 });
     expect(detachedAgain.tokens).toEqual(plain.tokens);
@@ -55,11 +52,9 @@ describe.each(['shadow-qwen3-tiny-ns2', 'shadow-llama-tiny'])('%s: KV-cached Sha
 });
 
 describe('shadow_only logits', () => {
-  it('the detached shadow equals the fixture shadow_only_logits', async () => {
-    const name = 'shadow-qwen3-tiny';
+  it.each(['shadow-qwen3-tiny', 'shadow-qwen3-tiny-explicit'])('%s: the detached shadow equals the fixture shadow_only_logits', async (name) => {
     const g = loadGolden(name);
-    const base = await loadCausalLM(gpu, fixtureSource('qwen3-tiny'));
-    const { model } = await loadAdapter(base, adapterFiles(name));
+    const { base, model } = await fixtureAdapter(name);
     const ids = Array.from(g.tensors.get('input_ids')!.subarray(0, 7));
     const logits: Float32Array[] = [];
     const stepper = recording(await shadowUncachedStepper(model, 8, 'shadow_only'), logits);

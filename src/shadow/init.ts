@@ -2,6 +2,7 @@ import { mulberry32, normalFrom } from '../engine/random';
 import type { Gpu } from '../engine/runtime';
 import { numel } from '../engine/tensor';
 import type { GpuParamSpec } from './shadowParams';
+import { PROJECTION_KEY } from './shadowParams';
 import type { ShadowTensors } from './shadowParams';
 
 /** Seeded uniform and normal draws: the same seed gives the same fresh adapter everywhere. */
@@ -13,7 +14,9 @@ function makeRandom(seed: number) {
 /**
  * SHADOWPEFT.md §4, the code's initialisation: Wdown ~ N(0, 0.02²) and Wup = 0 (a fresh adapter
  * reproduces the base exactly); update linears uniform(±1/√fan_in) as nn.Linear; LayerNorm 1 / 0;
- * shadow layers as HF inits a new model: linear weights N(0, 0.02²), biases 0, norm weights 1.
+ * shadow layers as HF inits a new model: linear weights and embeddings N(0, 0.02²), biases 0, norm
+ * weights 1. An explicit shadow's width projection is an nn.Linear too: uniform(±1/√C_s).
+ * (A pretrained explicit shadow then overwrites its backbone: see explicitShadow.ts.)
  */
 export function initialValues(spec: GpuParamSpec, random: ReturnType<typeof makeRandom>): Float32Array {
   const n = numel(spec.shape);
@@ -21,7 +24,7 @@ export function initialValues(spec: GpuParamSpec, random: ReturnType<typeof make
   const name = spec.name;
   if (name.includes('injection_ups')) return out;
   if (name.includes('injection_downs')) return out.map(() => 0.02 * random.normal());
-  if (name.startsWith('shadow_update_model.update_')) {
+  if (name.startsWith('shadow_update_model.update_') || name === PROJECTION_KEY) {
     const bound = 1 / Math.sqrt(spec.shape[1]!);
     return out.map(() => (2 * random.next() - 1) * bound);
   }

@@ -100,6 +100,13 @@ export function resolveExplicitShadow(config: ShadowConfig, base: BaseArchitectu
       'let the shadow keep its own embeddings, or use a shadow of the base width',
     );
   }
+  if (opts.ownEmbeddings && shadow.vocabSize < base.vocabSize) {
+    throw new StudioError(
+      ShadowErrorCode.explicitShadowMismatch,
+      `the explicit shadow's embedding table has ${shadow.vocabSize} rows but the base model's token ids go up to ${base.vocabSize - 1}`,
+      'use a shadow model with the same tokenizer as the base (e.g. a smaller model of the same family)',
+    );
+  }
   return {
     ...adapterSizes(config, base),
     backbone: {

@@ -1,31 +1,33 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../engine/runtime';
 import { expectClose, relativeL2 } from '../engine/testing/expectClose';
 import { testGpu } from '../engine/testing/testGpu';
 import type { TokenBatch } from '../model/batch';
 import { loadCausalLM } from '../model/load';
-import { FIXTURES_DIR, fixtureSource, loadGolden } from '../model/testing/fixtures';
+import { fixtureSource, loadGolden } from '../model/testing/fixtures';
 import { loadAdapter, readAdapterLayout, saveAdapter } from './adapterIO';
+import { loadPretrainedShadow, readExplicitShadow } from './explicitShadow';
+import { ShadowPeftModel } from './shadowModel';
+import { fixtureAdapterFiles, fixtureExplicitShadow } from './testing/fixtureAdapter';
+import { shadowConfig } from './config';
+import { parseShadowConfigJson } from './configJson';
 import { ShadowOptimizer } from './optimizer';
 
+let defaultGpu: Gpu;
 let gpu: Gpu;
 beforeAll(async () => {
-  gpu = await testGpu();
+  gpu = defaultGpu = await testGpu();
 });
 
 interface ShadowGoldenJson {
   base_model: string;
+  explicit_shadow: { model: string; own_embeddings: boolean; hidden_size: number } | null;
   adamw_losses: number[];
   adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number; max_grad_norm: number };
   shadow_loss_weight: number;
 }
 
-function files(name: string, adapter = 'shadow_adapter.safetensors') {
-  const dir = join(FIXTURES_DIR, name);
-  return { configJson: readFileSync(join(dir, 'shadow_config.json'), 'utf8'), safetensors: new Uint8Array(readFileSync(join(dir, adapter))) };
-}
+const files = fixtureAdapterFiles;
 
 function batchOf(g: ReturnType<typeof loadGolden>): { batch: TokenBatch; labels: Float32Array } {
   const [B, T] = g.shapes.get('input_ids') as [number, number];
@@ -39,12 +41,33 @@ function realRows(values: Float32Array, mask: Uint32Array, width: number): Float
   return Float32Array.from(out);
 }
 
-describe.each(['shadow-qwen3-tiny', 'shadow-qwen3-tiny-ns2', 'shadow-llama-tiny'])('%s against the PyTorch re-statement', (name) => {
+
+/** The same device, told that one binding holds 12 KiB: large tables must be split by rows. */
+async function smallBindingGpu(): Promise<Gpu> {
+  const { Gpu } = await import('../engine/runtime');
+  return new Gpu(gpu.device, { ...gpu.caps, limits: { ...gpu.caps.limits, maxStorageBufferBindingSize: 12 * 1024 } });
+}
+
+const FIXTURE_CASES: [name: string, device: 'default' | 'small-binding'][] = [
+  ['shadow-qwen3-tiny', 'default'],
+  ['shadow-qwen3-tiny-ns2', 'default'],
+  ['shadow-llama-tiny', 'default'],
+  // An explicit Llama shadow 36 wide (own embeddings, projection (40, 36)) of the Qwen3 base …
+  ['shadow-qwen3-tiny-explicit', 'default'],
+  // … again with its (96, 36) embedding table (and its gradient and Adam moments) split by rows.
+  ['shadow-qwen3-tiny-explicit', 'small-binding'],
+  // An explicit Qwen2 shadow of the base width, fed the base embeddings (no projection).
+  ['shadow-qwen3-tiny-explicit-shared', 'default'],
+];
+
+describe.each(FIXTURE_CASES)('%s (%s device) against the PyTorch re-statement', (name, device) => {
   it('logits, shadow logits, losses and the gradient of every adapter tensor; then 5 AdamW steps', async () => {
     const g = loadGolden(name);
     const gj = g.json as unknown as ShadowGoldenJson;
+    const gpu = device === 'small-binding' ? await smallBindingGpu() : defaultGpu;
     const base = await loadCausalLM(gpu, fixtureSource(gj.base_model));
-    const { model } = await loadAdapter(base, files(name));
+    const { model } = await loadAdapter(base, files(name), { explicit: await fixtureExplicitShadow(name) });
+    if (device === 'small-binding') expect(model.params.embed!.map((p) => p.rows)).toEqual([85, 11]);
     const { batch, labels } = batchOf(g);
     const N = batch.B * batch.T;
     const V = base.config.vocabSize;
@@ -130,5 +153,59 @@ describe('adapter files', () => {
     await expect(loadAdapter(base, { ...f, configJson: wrongConfig })).rejects.toThrow(/E216 adapter tensor 'shadow_injection_model.injection_downs' has shape \(2, 40, 4\), expected \(2, 40, 5\)/);
     const fewerLayers = f.configJson.replace('"num_shadow_layers": 1', '"num_shadow_layers": 2');
     await expect(loadAdapter(base, { ...f, configJson: fewerLayers })).rejects.toThrow(/E214 adapter tensor 'shadow_model.layers.1.self_attn.q_proj.weight'.* missing/);
+  });
+});
+
+describe('explicit shadow models (SHADOWPEFT.md §6)', () => {
+  const name = 'shadow-qwen3-tiny-explicit';
+
+  it('a fresh adapter takes the pretrained model\'s weights, keeps the base logits exactly, and matches the fixture\'s fresh adapter', async () => {
+    const gj = loadGolden(name).json as unknown as ShadowGoldenJson;
+    const explicit = (await fixtureExplicitShadow(name))!;
+    const base = await loadCausalLM(gpu, fixtureSource(gj.base_model));
+    const model = await ShadowPeftModel.create(base, parseShadowConfigJson(files(name).configJson), 7, explicit);
+    await loadPretrainedShadow(model, fixtureSource(gj.explicit_shadow!.model));
+    const fresh = (await loadAdapter(base, files(name, 'shadow_adapter_fresh.safetensors'), { explicit })).model;
+    const mine = await readAdapterLayout(model, model.params);
+    const theirs = await readAdapterLayout(fresh, fresh.params);
+    // The backbone is the checkpoint's, bit for bit; the rest is §4's (seeded differently) init.
+    for (const [key, v] of theirs) if (key.startsWith('shadow_model.')) expect(Array.from(mine.get(key)!), key).toEqual(Array.from(v));
+    expect(Math.max(...mine.get('shadow_injection_model.injection_ups')!.map(Math.abs))).toBe(0);
+    const bound = 1 / Math.sqrt(36); // nn.Linear(36, 40) default init
+    const proj = mine.get('shadow_hidden_projection.weight')!;
+    expect(Math.max(...proj.map(Math.abs))).toBeLessThanOrEqual(bound);
+    expect(Math.max(...proj.map(Math.abs))).toBeGreaterThan(0.9 * bound);
+    // Identity at initialisation: Wup = 0, so the base logits come out exactly.
+    const { batch } = batchOf(loadGolden(name));
+    const ws = await model.createWorkspace(batch.B, batch.T);
+    model.forward(ws, batch, null);
+    const N = batch.B * batch.T;
+    const V = base.config.vocabSize;
+    const withShadow = await gpu.createTensor('logits', [N, V]);
+    base.logits(ws.base.h, withShadow, N);
+    const baseWs = await base.createWorkspace(batch.B, batch.T, false);
+    const plain = await gpu.createTensor('logits.base', [N, V]);
+    base.forward(baseWs, batch);
+    base.logits(baseWs.h, plain, N);
+    expect(Array.from(await gpu.read(withShadow))).toEqual(Array.from(await gpu.read(plain)));
+  });
+
+  it('saved adapters record the explicit shadow and reload without it; without that record, loading says what is missing', async () => {
+    const gj = loadGolden(name).json as unknown as ShadowGoldenJson;
+    const base = await loadCausalLM(gpu, fixtureSource(gj.base_model));
+    const { model } = await loadAdapter(base, files(name), { explicit: await fixtureExplicitShadow(name) });
+    const saved = await saveAdapter(model, { baseModelId: 'qwen3-tiny' });
+    const again = await loadAdapter(base, saved);
+    expect(again.metadata.shadow_model_embeddings).toBe('own');
+    expect(again.model.explicit!.hfConfig.hidden_size).toBe(36);
+    for (const s of model.specs) expect(Array.from(await gpu.read(again.model.params.byName.get(s.name)!)), s.name).toEqual(Array.from(await gpu.read(model.params.byName.get(s.name)!)));
+    await expect(loadAdapter(base, files(name))).rejects.toThrow(/E217 this adapter belongs to an explicit shadow model \(it holds 'shadow_model.embed_tokens.weight'\)/);
+  });
+
+  it('refuses a shadow with a smaller vocabulary, or a narrower one fed the base embeddings', async () => {
+    const base = await loadCausalLM(gpu, fixtureSource('qwen3-tiny'));
+    const e = await readExplicitShadow(fixtureSource('explicit-llama-w36'));
+    await expect(ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, hfConfig: { ...e.hfConfig, vocab_size: 90 } })).rejects.toThrow(/E217 .*90 rows/);
+    await expect(ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, ownEmbeddings: false })).rejects.toThrow(/E217 the explicit shadow is 36 wide/);
   });
 });

@@ -1,4 +1,7 @@
+import { embeddingForwardParts } from '../engine/kernels/embedding/embedding';
+import { embeddingBackward, groupTokenIds } from '../engine/kernels/embedding/embeddingBackward';
 import { addScaledInPlace } from '../engine/kernels/elementwise/elementwise';
+import { matmul } from '../engine/kernels/matmul/matmul';
 import { rmsnormBackward, rmsnormForward, rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
 import type { Gpu } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
@@ -13,10 +16,11 @@ import { modelInvFreq } from '../model/rope';
 import { createLayerWorkspace } from '../model/layerWorkspace';
 import { LossHead, shiftLabels } from '../model/lossHead';
 import type { ShadowConfig } from './config';
-import { baseArchitectureOf, shadowLayerDims } from './fromModel';
+import type { ExplicitShadow } from './explicitShadow';
+import { explicitShadowModelConfig } from './explicitShadow';
+import { resolveShadowOn, shadowLayerDims } from './fromModel';
 import { initializeShadow } from './init';
 import type { ResolvedShadow } from './resolve';
-import { resolveShadow } from './resolve';
 import type { GpuParamSpec, ShadowTensors } from './shadowParams';
 import { allocateShadowTensors, gpuParamSpecs } from './shadowParams';
 import type { DropoutStep } from './slotOps';
@@ -37,7 +41,14 @@ export interface ShadowWorkspace {
   states: Tensor[];
   /** shadow backbone residual stream at each of its layer boundaries (N_s + 1) */
   shadowRes: Tensor[];
-  sx: Tensor; // (N, C) shadow backbone stream
+  sx: Tensor; // (N, C_s) shadow backbone stream
+  /** (N, C_s) the normed shadow output before the width projection; states[0] itself without one */
+  sy: Tensor;
+  /** (N, C_s) dL/d(sy) (= ds without a projection) and the shadow stream's gradient (= dx when C_s = C) */
+  sdy: Tensor;
+  sdx: Tensor;
+  /** Token positions grouped by id, for the gradient of an explicit shadow's own embeddings. */
+  idGroups: { unique: Tensor; offsets: Tensor; positions: Tensor } | null;
   xt: Tensor; // (N, C) recomputed injected stream h̃
   dh: Tensor; // (N, C) dL/d(final normed h), then the backward's stream gradient
   dx: Tensor; // (N, C)
@@ -84,30 +95,36 @@ export class ShadowPeftModel {
   private constructor(
     readonly base: CausalLM,
     readonly config: ShadowConfig,
+    /** The pretrained model serving as the shadow (SHADOWPEFT.md §6), or null for the implicit shadow. */
+    readonly explicit: ExplicitShadow | null,
     readonly params: ShadowTensors,
     readonly grads: ShadowTensors,
     readonly invFreq: Tensor,
   ) {
-    this.resolved = resolveShadow(config, baseArchitectureOf(base.config));
+    this.resolved = resolveShadowOn(config, base.config, explicit);
     this.dims = shadowLayerDims(this.resolved);
-    this.specs = gpuParamSpecs(this.resolved);
+    this.specs = gpuParamSpecs(this.resolved, base.gpu.caps.limits.maxStorageBufferBindingSize);
   }
 
   get gpu(): Gpu {
     return this.base.gpu;
   }
 
-  /** A fresh adapter (§4 initialisation, seeded) with gradient buffers. */
-  static async create(base: CausalLM, config: ShadowConfig, seed = 0): Promise<ShadowPeftModel> {
+  /**
+   * A fresh adapter (§4 initialisation, seeded) with gradient buffers. With `explicit`, the shadow
+   * backbone has that model's architecture (fill in its pretrained weights with loadPretrainedShadow).
+   */
+  static async create(base: CausalLM, config: ShadowConfig, seed = 0, explicit: ExplicitShadow | null = null): Promise<ShadowPeftModel> {
     const gpu = base.gpu;
-    const resolved = resolveShadow(config, baseArchitectureOf(base.config));
+    const resolved = resolveShadowOn(config, base.config, explicit);
     const params = await allocateShadowTensors(gpu, resolved, 'adapter');
     const grads = await allocateShadowTensors(gpu, resolved, 'adapter.grad');
-    // The shadow copies the base architecture, rope scaling included, at its own head size.
-    const inv = modelInvFreq(base.config, resolved.backbone.HS);
+    // The implicit shadow copies the base architecture, rope scaling included, at its own head size;
+    // an explicit one keeps its own rotary settings.
+    const inv = explicit ? modelInvFreq(explicitShadowModelConfig(explicit)) : modelInvFreq(base.config, resolved.backbone.HS);
     const invFreq = await gpu.createTensor('shadow.rope.inv_freq', [inv.length]);
     gpu.write(invFreq, inv);
-    const model = new ShadowPeftModel(base, config, params, grads, invFreq);
+    const model = new ShadowPeftModel(base, config, explicit, params, grads, invFreq);
     initializeShadow(gpu, model.specs, params, seed);
     return model;
   }
@@ -115,28 +132,38 @@ export class ShadowPeftModel {
   async createWorkspace(B: number, T: number): Promise<ShadowWorkspace> {
     const gpu = this.gpu;
     const N = B * T;
-    const C = this.resolved.C;
-    const L = this.resolved.L;
-    const t = (name: string) => gpu.createTensor(name, [N, C]);
-    const many = (name: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => t(`${name}.${i}`)));
+    const r = this.resolved;
+    const C = r.C;
+    const Cs = r.backbone.C;
+    const L = r.L;
+    const t = (name: string, width = C) => gpu.createTensor(name, [N, width]);
+    const many = (name: string, n: number, width = C) => Promise.all(Array.from({ length: n }, (_, i) => t(`${name}.${i}`, width)));
     const V = this.base.config.vocabSize;
+    const states = await many('s', Math.max(L - 1, 1));
+    const dx = await t('dx');
+    const ds = await t('ds');
+    const u32 = (name: string, n: number) => gpu.createTensor(name, [n], 'u32');
     return {
       B,
       T,
       base: await this.base.createWorkspace(B, T, true),
       shadowLayer: await createLayerWorkspace(gpu, 'shadow.ws', this.dims, B, T, true),
-      slot: await createSlotWorkspace(gpu, this.resolved, N, true),
+      slot: await createSlotWorkspace(gpu, r, N, true),
       hs: await many('h', L + 1),
-      states: await many('s', Math.max(L - 1, 1)),
-      shadowRes: await many('shadow.res', this.resolved.backbone.N + 1),
-      sx: await t('shadow.x'),
+      states,
+      shadowRes: await many('shadow.res', r.backbone.N + 1, Cs),
+      sx: await t('shadow.x', Cs),
+      sy: r.projection ? await t('shadow.y', Cs) : states[0]!,
+      sdy: r.projection ? await t('shadow.dy', Cs) : ds,
+      sdx: Cs === C ? dx : await t('shadow.dx', Cs),
+      idGroups: r.ownEmbeddingRows === null ? null : { unique: await u32('shadow.ids.unique', N), offsets: await u32('shadow.ids.offsets', N + 1), positions: await u32('shadow.ids.positions', N) },
       xt: await t('h.injected'),
       dh: await t('dh'),
-      dx: await t('dx'),
-      ds: await t('ds'),
+      dx,
+      ds,
       dsPrev: await t('ds.prev'),
       dsCE: await t('ds.ce'),
-      normScratch: await gpu.createTensor('shadow.norm.scratch', [rmsnormScratchElements(N, C)]),
+      normScratch: await gpu.createTensor('shadow.norm.scratch', [rmsnormScratchElements(N, Cs)]),
       frozenDw: await gpu.createTensor('frozen.dw', [C]),
       baseLoss: await LossHead.create(gpu, N, C, V),
       shadowLoss: await LossHead.create(gpu, N, C, V),
@@ -162,14 +189,18 @@ export class ShadowPeftModel {
     const inp = base.prepareBatch(ws.base, batch, caches?.base.mask);
     const sInp = { ...this.shadowInputs(inp), keyMask: caches ? caches.shadow.mask : inp.keyMask };
     base.embedTokens(ws.base, inp, ws.hs[0]);
-    // s⁰ = ShadowNorm(ShadowLayers(e))
-    gpu.copy(ws.hs[0]!, ws.sx);
+    // s⁰ = P(ShadowNorm(ShadowLayers(x_s))): x_s = the base embeddings e, or an explicit shadow's own;
+    // P = shadow_hidden_projection only when the shadow is narrower or wider than the base.
+    const Cs = r.backbone.C;
+    if (this.params.embed) embeddingForwardParts(gpu, this.params.embed, ws.base.batch.ids, ws.sx, N, Cs);
+    else gpu.copy(ws.hs[0]!, ws.sx);
     for (let i = 0; i < r.backbone.N; i++) {
       gpu.copy(ws.sx, ws.shadowRes[i]!);
       layerForward(gpu, this.params.layers[i]!, this.dims, ws.shadowLayer, ws.sx, sInp, caches?.shadow.slot(i));
     }
     gpu.copy(ws.sx, ws.shadowRes[r.backbone.N]!);
-    rmsnormForward(gpu, { x: ws.sx, w: this.params.norm, y: ws.states[0]!, N, C: r.C, eps: r.backbone.rmsNormEps });
+    rmsnormForward(gpu, { x: ws.sx, w: this.params.norm, y: ws.sy, N, C: Cs, eps: r.backbone.rmsNormEps });
+    if (this.params.projection) matmul(gpu, { a: ws.sy, b: this.params.projection, c: ws.states[0]!, M: N, N: r.C, K: Cs, transB: true });
     if (mode === 'shadow_only') return inp;
     // Base layers with injection before and update after every layer but the first.
     const x = ws.base.x;
@@ -215,7 +246,8 @@ export class ShadowPeftModel {
       const slotW = this.params.slots[k]!;
       const slotG = this.grads.slots[k]!;
       if (k < r.L - 2) {
-        updateForward(gpu, r, slotW, this.params.lnW, this.params.lnB, ws.slot, k, ws.hs[l + 1]!, ws.states[k]!, ws.sx, N, drop);
+        // Recomputes the slot's internals; the new state itself is not needed (xt is free until below).
+        updateForward(gpu, r, slotW, this.params.lnW, this.params.lnB, ws.slot, k, ws.hs[l + 1]!, ws.states[k]!, ws.xt, N, drop);
         updateBackward(gpu, r, slotW, slotG, this.params.lnW, this.grads.lnW, this.grads.lnB, ws.slot, k, ws.hs[l + 1]!, ws.states[k]!, ws.ds, ws.dsPrev, ws.dx, N, drop);
       } else {
         gpu.zero(ws.dsPrev); // the last slot's new state is never read
@@ -230,9 +262,25 @@ export class ShadowPeftModel {
     // Shadow backbone: dL/ds⁰ from the slots plus the shadow loss.
     addScaledInPlace(gpu, ws.ds, ws.dsCE, N * C, 1);
     const Ns = r.backbone.N;
-    rmsnormBackward(gpu, { x: ws.shadowRes[Ns]!, w: this.params.norm, dy: ws.ds, dx: ws.dx, dw: this.grads.norm, scratch: ws.normScratch, N, C, eps: r.backbone.rmsNormEps });
+    const Cs = r.backbone.C;
+    if (this.params.projection) {
+      // s⁰ = y·Pᵀ: dP (C, C_s) += dsᵀ·y, dy (N, C_s) = ds·P
+      matmul(gpu, { a: ws.ds, b: ws.sy, c: this.grads.projection!, M: C, N: Cs, K: N, transA: true, accumulate: true });
+      matmul(gpu, { a: ws.ds, b: this.params.projection, c: ws.sdy, M: N, N: Cs, K: C });
+    }
+    rmsnormBackward(gpu, { x: ws.shadowRes[Ns]!, w: this.params.norm, dy: ws.sdy, dx: ws.sdx, dw: this.grads.norm, scratch: ws.normScratch, N, C: Cs, eps: r.backbone.rmsNormEps });
     const sInp = this.shadowInputs(inp);
-    for (let i = Ns - 1; i >= 0; i--) layerBackward(gpu, this.params.layers[i]!, this.dims, ws.shadowLayer, ws.shadowRes[i]!, ws.dx, sInp, this.grads.layers[i]);
+    for (let i = Ns - 1; i >= 0; i--) layerBackward(gpu, this.params.layers[i]!, this.dims, ws.shadowLayer, ws.shadowRes[i]!, ws.sdx, sInp, this.grads.layers[i]);
+    // An explicit shadow's own embeddings are trained: scatter the stream gradient into their rows.
+    if (this.grads.embed && ws.idGroups) {
+      const groups = groupTokenIds(batch.inputIds);
+      gpu.write(ws.idGroups.unique, groups.unique);
+      gpu.write(ws.idGroups.offsets, groups.offsets);
+      gpu.write(ws.idGroups.positions, groups.positions);
+      for (const p of this.grads.embed) {
+        embeddingBackward(gpu, { ...ws.idGroups, U: groups.unique.length, dOut: ws.sdx, dTable: p.tensor, V: p.rows, C: Cs, rowStart: p.rowStart, accumulate: true });
+      }
+    }
     if (!opts.readLosses) return null;
     const baseLoss = (await gpu.read(ws.baseLoss.loss))[0]!;
     const shadowLoss = lambda === 0 ? 0 : (await gpu.read(ws.shadowLoss.loss))[0]! / lambda;

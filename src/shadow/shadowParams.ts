@@ -1,11 +1,11 @@
 import { Arena } from '../engine/arena';
 import { StudioError } from '../engine/errors';
 import type { Gpu } from '../engine/runtime';
-import type { Tensor } from '../engine/tensor';
+import type { RowPart, Tensor } from '../engine/tensor';
 import type { LayerWeights } from '../model/layerWeights';
 import { layerWeightsFrom } from '../model/layerWeights';
 import type { AdapterTensorSpec } from './adapterFormat';
-import { adapterTensors } from './adapterFormat';
+import { adapterTensors, numelOf } from './adapterFormat';
 import { ShadowErrorCode } from './errors';
 import { shadowLayerDims } from './fromModel';
 import type { ResolvedShadow } from './resolve';
@@ -13,22 +13,39 @@ import type { ResolvedShadow } from './resolve';
 export const DOWNS_KEY = 'shadow_injection_model.injection_downs';
 export const UPS_KEY = 'shadow_injection_model.injection_ups';
 
-/** One GPU tensor of the adapter. The stacked injection tensors of the file are one tensor per slot here. */
+export const EMBED_KEY = 'shadow_model.embed_tokens.weight';
+export const PROJECTION_KEY = 'shadow_hidden_projection.weight';
+
+/**
+ * One GPU tensor of the adapter: a whole file tensor, or a contiguous piece of one. The stacked
+ * injection tensors of the file are one tensor per slot here, and an explicit shadow's own embedding
+ * table is split by rows when one binding cannot hold it.
+ */
 export interface GpuParamSpec {
   name: string;
   shape: number[];
   decay: boolean;
-  /** The file key it lives under, and its slot in a stacked (L−1, …) file tensor. */
+  /** The file key it lives under, and where in that file tensor it starts (elements). */
   fileKey: string;
-  slot: number | null;
+  fileOffset: number;
+  /** For a row part of the embedding table: its first row in the whole table. */
+  rowStart?: number;
 }
 
-export function gpuParamSpecs(r: ResolvedShadow): GpuParamSpec[] {
+/** The GPU tensors of an adapter on a device whose bindings hold at most `maxBindingBytes`. */
+export function gpuParamSpecs(r: ResolvedShadow, maxBindingBytes = Number.POSITIVE_INFINITY): GpuParamSpec[] {
   const out: GpuParamSpec[] = [];
   for (const t of adapterTensors(r)) {
+    const whole = { name: t.key, shape: [...t.shape], decay: t.decay, fileKey: t.key, fileOffset: 0 };
     if (t.key === DOWNS_KEY || t.key === UPS_KEY) {
-      for (let k = 0; k < r.slots; k++) out.push({ name: `${t.key}.${k}`, shape: t.shape.slice(1), decay: t.decay, fileKey: t.key, slot: k });
-    } else out.push({ name: t.key, shape: [...t.shape], decay: t.decay, fileKey: t.key, slot: null });
+      const n = numelOf(t.shape.slice(1));
+      for (let k = 0; k < r.slots; k++) out.push({ ...whole, name: `${t.key}.${k}`, shape: t.shape.slice(1), fileOffset: k * n });
+    } else if (t.key === EMBED_KEY) {
+      const [rows, cols] = t.shape as [number, number];
+      const per = Math.max(1, Math.min(rows, Math.floor(maxBindingBytes / (4 * cols))));
+      if (per >= rows) out.push({ ...whole, rowStart: 0 });
+      else for (let r0 = 0; r0 < rows; r0 += per) out.push({ ...whole, name: `${t.key}.rows${r0}`, shape: [Math.min(per, rows - r0), cols], fileOffset: r0 * cols, rowStart: r0 });
+    } else out.push(whole);
   }
   return out;
 }
@@ -51,17 +68,19 @@ export interface ShadowTensors {
   slots: SlotWeights[];
   lnW: Tensor; // (C) shadow_update_model.hidden_norm.weight
   lnB: Tensor; // (C)
+  /** Explicit shadow with its own token embeddings: (V_s, C_s), split by rows when one binding cannot hold it. */
+  embed: RowPart[] | null;
+  /** Explicit shadow of another width: shadow_hidden_projection (C, C_s), s⁰ = y · Pᵀ. */
+  projection: Tensor | null;
   /** The distinct buffers, for zeroing all gradients at once. */
   buffers: GPUBuffer[];
 }
 
 export async function allocateShadowTensors(gpu: Gpu, r: ResolvedShadow, label: string): Promise<ShadowTensors> {
-  if (r.projection || r.ownEmbeddingRows !== null) {
-    throw new StudioError(ShadowErrorCode.unsupportedOnGpu, 'explicit shadow models (own embeddings or a width projection) are not supported on the GPU yet', 'use an implicit shadow (the default), which shares the base embeddings');
-  }
   if (r.backbone.oBias) throw new StudioError(ShadowErrorCode.unsupportedOnGpu, 'shadow layers with an o_proj bias (Llama attention_bias) are not supported', 'use a base model without attention_bias');
+  const specs = gpuParamSpecs(r, gpu.caps.limits.maxStorageBufferBindingSize);
   const arena = new Arena(label);
-  for (const s of gpuParamSpecs(r)) arena.add(s.name, s.shape);
+  for (const s of specs) arena.add(s.name, s.shape);
   const byName = await arena.allocate(gpu);
   const get = (n: string) => {
     const t = byName.get(n);
@@ -87,6 +106,8 @@ export async function allocateShadowTensors(gpu: Gpu, r: ResolvedShadow, label: 
     slots,
     lnW: get('shadow_update_model.hidden_norm.weight'),
     lnB: get('shadow_update_model.hidden_norm.bias'),
+    embed: r.ownEmbeddingRows === null ? null : specs.filter((s) => s.fileKey === EMBED_KEY).map((s) => ({ tensor: get(s.name), rowStart: s.rowStart!, rows: s.shape[0]! })),
+    projection: r.projection ? get(PROJECTION_KEY) : null,
     buffers: [...new Set([...byName.values()].map((t) => t.buffer))],
   };
 }

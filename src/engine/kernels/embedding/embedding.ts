@@ -2,8 +2,8 @@ import { GpuErrorCode, StudioError } from '../../errors';
 import { KernelSource } from '../../kernel';
 import type { KernelSpec } from '../../kernel';
 import type { Gpu } from '../../runtime';
-import type { Tensor } from '../../tensor';
-import { numel } from '../../tensor';
+import type { RowSplitMatrix, Tensor } from '../../tensor';
+import { numel, rowParts } from '../../tensor';
 import source from './embedding.wgsl?raw';
 
 const params = { N: 'u32', C: 'u32', V: 'u32', rowStart: 'u32', partial: 'u32' } as const;
@@ -45,4 +45,10 @@ export function embeddingForward(gpu: Gpu, a: EmbeddingArgs): void {
     if (numel(t.shape) < needed) throw new StudioError(GpuErrorCode.badArgument, `embedding: ${name} ('${t.name}', shape ${t.shape.join('×')}) holds ${numel(t.shape)} elements but the call needs ${needed}`);
   }
   gpu.dispatch(embeddingVariant(a.table.dtype), { N, C, V, rowStart: a.part?.rowStart ?? 0, partial: a.part ? 1 : 0 }, [a.ids, a.table, a.out], gpu.grid(Math.ceil((N * C) / WG)));
+}
+
+/** out (N, C) = table[ids] for a whole table or its row parts (one dispatch per part). */
+export function embeddingForwardParts(gpu: Gpu, table: RowSplitMatrix, ids: Tensor, out: Tensor, N: number, C: number): void {
+  const parts = rowParts(table);
+  for (const p of parts) embeddingForward(gpu, { ids, table: p.tensor, out, N, V: p.rows, C, part: parts.length > 1 ? { rowStart: p.rowStart } : undefined });
 }

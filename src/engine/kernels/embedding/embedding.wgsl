@@ -1,4 +1,4 @@
-// Embedding gather (forward only; the table is a frozen weight): out[n, c] = E[ids[n], c].
+// Embedding gather: out[n, c] = E[ids[n], c]. (The gradient of a trainable table: embeddingBackward.wgsl.)
 //
 // One invocation owns one output element (n, c), linear index i = n·C + c, linearised from workgroups as
 // (wid.x + wid.y·nwg.x)·WG + lid.
