@@ -31,10 +31,14 @@ describe('cli', () => {
     }
   });
 
-  it('dump writes logits, losses and every adapter gradient matching the PyTorch fixture', () => {
+  it.each([
+    ['shadow-qwen3-tiny', []],
+    // an explicit shadow's adapter as Python writes it (no record of the shadow model): named on the command line
+    ['shadow-qwen3-tiny-explicit', ['--shadow-model', 'tools/fixtures/out/explicit-llama-w36']],
+  ])('dump of %s writes logits, losses and every adapter gradient matching the PyTorch fixture', (name, extra) => {
     const out = join(mkdtempSync(join(tmpdir(), 'dump-')), 'dump.safetensors');
-    const dir = 'tools/fixtures/out/shadow-qwen3-tiny';
-    cli(['dump', '--model', 'tools/fixtures/out/qwen3-tiny', '--adapter', dir, '--batch', `${dir}/batch.json`, '--out', out]);
+    const dir = `tools/fixtures/out/${name}`;
+    cli(['dump', '--model', 'tools/fixtures/out/qwen3-tiny', '--adapter', dir, '--batch', `${dir}/batch.json`, '--out', out, ...extra]);
     const got = parseSafetensors(new Uint8Array(readFileSync(out)));
     const golden = parseSafetensors(new Uint8Array(readFileSync(`${dir}/golden.safetensors`)));
     const value = (f: typeof got, k: string) => toFloat32(f.tensors.get(k)!.data, f.tensors.get(k)!.dtype);

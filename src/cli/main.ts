@@ -4,6 +4,7 @@
  *   npm run --silent cli -- generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T]
  *        [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json]
  *   npm run --silent cli -- dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors>
+ *        [--shadow-model <model> [--shadow-embeddings own|base]]   (an explicit shadow's adapter saved without its record)
  *   npm run --silent cli -- train --model <model> --data <file> --out <adapter-dir> [options: see src/cli/train.ts]
  * <model> is a folder in the Hub layout, an http(s) base URL serving one, or a Hub repo id.
  */
@@ -21,7 +22,8 @@ import type { DumpBatch } from '../shadow/dump';
 import { dumpStep } from '../shadow/dump';
 import { sourceFromArg } from './nodeSources';
 import { parseArgs } from './args';
-import { runTrain, TRAIN_USAGE } from './train';
+import type { ExplicitShadow } from '../shadow/explicitShadow';
+import { explicitShadowFlags, runTrain, TRAIN_USAGE } from './train';
 
 async function info(modelArg: string): Promise<void> {
   const source = sourceFromArg(modelArg);
@@ -80,10 +82,16 @@ async function runDump(flags: Record<string, string | boolean>): Promise<void> {
   const gpu = new Gpu(device, caps);
   const base = await loadCausalLM(gpu, sourceFromArg(need('model')));
   const adapterDir = need('adapter');
-  const { model } = await loadAdapter(base, {
-    configJson: readFileSync(join(adapterDir, 'shadow_config.json'), 'utf8'),
-    safetensors: new Uint8Array(readFileSync(join(adapterDir, 'shadow_adapter.safetensors'))),
-  });
+  const given: { explicitShadow?: ExplicitShadow | null } = {};
+  await explicitShadowFlags(flags, given);
+  const { model } = await loadAdapter(
+    base,
+    {
+      configJson: readFileSync(join(adapterDir, 'shadow_config.json'), 'utf8'),
+      safetensors: new Uint8Array(readFileSync(join(adapterDir, 'shadow_adapter.safetensors'))),
+    },
+    { explicit: given.explicitShadow ?? undefined },
+  );
   const batch = JSON.parse(readFileSync(need('batch'), 'utf8')) as DumpBatch;
   writeFileSync(need('out'), await dumpStep(model, batch));
   gpu.destroy();
@@ -95,7 +103,7 @@ async function main(): Promise<void> {
   if (command === 'dump') return runDump(flags);
   if (command === 'train') return runTrain(flags);
   if (!command || !model || !['info', 'generate'].includes(command)) {
-    console.error(`usage: cli info <model> | cli dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors> | cli generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json] | ${TRAIN_USAGE}`);
+    console.error(`usage: cli info <model> | cli dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors> [--shadow-model <model> [--shadow-embeddings own|base]] | cli generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json] | ${TRAIN_USAGE}`);
     process.exit(2);
   }
   if (command === 'info') await info(model);

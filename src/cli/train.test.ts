@@ -52,6 +52,24 @@ describe('cli train', () => {
     expect(Math.max(...up.map(Math.abs))).toBeGreaterThan(0);
   });
 
+  it('--shadow-model trains a pretrained explicit shadow; the adapter records it and reloads on its own', async () => {
+    const data = join(dir, 'explicit.jsonl');
+    const texts = ['the cat sat on the mat.', 'a dog ran in the park!', 'birds sing at dawn.', 'rain falls on the roof.', 'the sun is warm today.', 'we read books at night.'];
+    writeFileSync(data, texts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+    const out = join(dir, 'explicit-adapter');
+    const run = cli(['train', '--model', 'tools/fixtures/out/qwen3-tiny', '--shadow-model', 'tools/fixtures/out/explicit-llama-w36', '--data', data, '--out', out, '--max-steps', '3', '--batch', '2', '--grad-accum', '1', '--max-length', '32', '--lr', '1e-2', '--val-fraction', '0', '--json']);
+    expect(run.ok, run.out).toBe(true);
+    expect(run.out).toMatch(/"type":"saved".*"steps":3/);
+    const gpu = await testGpu();
+    const base = await loadCausalLM(gpu, fixtureSource('qwen3-tiny'));
+    const { model, metadata } = await loadAdapter(base, { configJson: readFileSync(join(out, 'shadow_config.json'), 'utf8'), safetensors: new Uint8Array(readFileSync(join(out, 'shadow_adapter.safetensors'))) });
+    expect(metadata.shadow_model_id).toBe('explicit-llama-w36'); // a folder is recorded by its name
+    expect([model.resolved.backbone.C, model.resolved.projection, model.resolved.ownEmbeddingRows]).toEqual([36, true, 96]);
+    const bad = cli(['train', '--model', 'tools/fixtures/out/qwen3-tiny', '--shadow-model', 'tools/fixtures/out/explicit-llama-w36', '--shadow-embeddings', 'base', '--data', data, '--out', join(dir, 'y')]);
+    expect(bad.ok).toBe(false);
+    expect(bad.out).toMatch(/E217 the explicit shadow is 36 wide but would be fed the base embeddings, which are 40 wide/);
+  });
+
   it('a bad flag fails with a coded error naming it', () => {
     const r = cli(['train', '--model', 'tools/fixtures/out/qwen3-tiny', '--data', 'x.jsonl', '--out', join(dir, 'x'), '--lr', 'fast']);
     expect(r.ok).toBe(false);

@@ -4,7 +4,8 @@
  *        [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T]
  *        [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L]
  *        [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout]
- *        [--shadow-config shadow_config.json] [--format chat|prompt_completion|alpaca|text|classification]
+ *        [--shadow-config shadow_config.json] [--shadow-model <model> [--shadow-embeddings own|base]]
+ *        [--format chat|prompt_completion|alpaca|text|classification]
  *        [--template auto|chat|plain] [--dtype f32|bf16] [--json]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,10 @@ import { basename, join } from 'node:path';
 import { acquireDevice } from '../engine/device';
 import { StudioError } from '../engine/errors';
 import { Gpu } from '../engine/runtime';
+import type { ModelSource } from '../model/sources/source';
 import { parseShadowConfigJson } from '../shadow/configJson';
+import type { ExplicitShadow } from '../shadow/explicitShadow';
+import { readExplicitShadow } from '../shadow/explicitShadow';
 import { shadowPreset, SHADOW_PRESETS } from '../shadow/presets';
 import { FORMAT_NAMES } from '../train/data/formats';
 import type { RecordFormat } from '../train/data/types';
@@ -24,7 +28,7 @@ import { runConfigFromPreset } from '../train/runConfig';
 import { sourceFromArg } from './nodeSources';
 
 export const TRAIN_USAGE =
-  'cli train --model <model> --data <file> --out <dir> [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T] [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L] [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout] [--shadow-config FILE] [--format F] [--template auto|chat|plain] [--dtype f32|bf16] [--json]';
+  'cli train --model <model> --data <file> --out <dir> [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T] [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L] [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout] [--shadow-config FILE] [--shadow-model <model> [--shadow-embeddings own|base]] [--format F] [--template auto|chat|plain] [--dtype f32|bf16] [--json]';
 
 type Flags = Record<string, string | boolean>;
 
@@ -104,6 +108,23 @@ function describe(e: TrainEvent): string {
   }
 }
 
+/**
+ * --shadow-model <model> [--shadow-embeddings own|base]: a pretrained model as the shadow (SHADOWPEFT.md
+ * §6). Reads its config.json into the run settings and returns where its weights come from.
+ */
+export async function explicitShadowFlags(flags: Flags, into: { explicitShadow?: ExplicitShadow | null }): Promise<ModelSource | undefined> {
+  const arg = text(flags, 'shadow-model');
+  const embeddings = text(flags, 'shadow-embeddings');
+  if (embeddings !== undefined && embeddings !== 'own' && embeddings !== 'base') throw flagError('shadow-embeddings', embeddings, "must be 'own' (the shadow keeps its embeddings) or 'base' (it is fed the base's)");
+  if (arg === undefined) {
+    if (embeddings !== undefined) throw flagError('shadow-embeddings', embeddings, 'only applies with --shadow-model');
+    return undefined;
+  }
+  const source = sourceFromArg(arg);
+  into.explicitShadow = await readExplicitShadow(source, { ownEmbeddings: embeddings !== 'base' });
+  return source;
+}
+
 export async function runTrain(flags: Flags): Promise<void> {
   const modelArg = text(flags, 'model');
   const dataPath = text(flags, 'data');
@@ -117,6 +138,7 @@ export async function runTrain(flags: Flags): Promise<void> {
   const formats = Object.keys(FORMAT_NAMES).filter((f) => f !== 'plain_text'); // a .txt file is plain text by its name
   if (format !== undefined && !formats.includes(format)) throw flagError('format', format, `must be one of ${formats.join(', ')}`);
   const overrides = trainOverrides(flags);
+  const shadowSource = await explicitShadowFlags(flags, overrides);
   const json = flags.json === true;
   const { device, caps } = await acquireDevice();
   const gpu = new Gpu(device, caps);
@@ -126,6 +148,7 @@ export async function runTrain(flags: Flags): Promise<void> {
       source: sourceFromArg(modelArg),
       data: { text: readFileSync(dataPath, 'utf8'), fileName: basename(dataPath), format: format as RecordFormat | undefined, template: template as 'auto' | 'chat' | 'plain' | undefined },
       overrides,
+      shadowSource,
       adapterDtype: dtype,
       onEvent: (e) => console.log(json ? JSON.stringify(e) : describe(e)),
     });

@@ -5,6 +5,7 @@ import { makeBatch } from '../model/batch';
 import { loadCausalLM } from '../model/load';
 import { fixtureSource } from '../model/testing/fixtures';
 import { shadowConfig } from './config';
+import { loadPretrainedShadow, readExplicitShadow } from './explicitShadow';
 import { ShadowOptimizer } from './optimizer';
 import { ShadowPeftModel } from './shadowModel';
 
@@ -33,9 +34,15 @@ describe('ShadowPEFT on the engine', () => {
     expect(Array.from(await gpu.read(shadowLogits))).toEqual(Array.from(await gpu.read(baseLogits)));
   });
 
-  it('seeded, deterministic training on a fixed synthetic task halves the loss', async () => {
-    const base = await loadCausalLM(gpu, fixtureSource('llama-tiny'));
-    const shadow = await ShadowPeftModel.create(base, { ...config, dropout: 0 }, 11);
+  it.each([
+    ['the implicit shadow of llama-tiny', 'llama-tiny', null],
+    // SHADOWPEFT.md §6: a pretrained Llama 36 wide (own embeddings, projection to 40) as the shadow of Qwen3
+    ['the pretrained explicit-llama-w36 as the shadow of qwen3-tiny', 'qwen3-tiny', 'explicit-llama-w36'],
+  ])('%s: seeded, deterministic training on a fixed synthetic task halves the loss', async (_, baseName, explicitName) => {
+    const base = await loadCausalLM(gpu, fixtureSource(baseName));
+    const explicit = explicitName ? await readExplicitShadow(fixtureSource(explicitName)) : null;
+    const shadow = await ShadowPeftModel.create(base, { ...config, dropout: 0 }, 11, explicit);
+    if (explicitName) await loadPretrainedShadow(shadow, fixtureSource(explicitName));
     const opt = await ShadowOptimizer.create(shadow);
     // The task: always continue 7 → 8 → 9 → 10 …, a pattern the random base does not know.
     const seqs = [[7, 8, 9, 10, 11, 12, 13, 14], [20, 21, 22, 23, 24, 25, 26, 27]];

@@ -127,6 +127,8 @@ export function restoreCheckpoint(ck: Checkpoint, model: ShadowPeftModel, optimi
     throw mismatch(`the dataset differs (fingerprint ${expect.datasetFingerprint}, the run used ${man.datasetFingerprint})`, 'choose the same file and data options to resume, or start a new run');
   }
   if (canonicalJson(man.config.shadow) !== canonicalJson(model.config)) throw mismatch('the shadow configuration differs from the model it is restored into', 'create the model from manifest.config.shadow');
+  // Checkpoints written before explicit shadows existed have no explicitShadow: the implicit one.
+  if (canonicalJson(man.config.explicitShadow ?? null) !== canonicalJson(model.explicit)) throw mismatch('its explicit shadow model differs from the model it is restored into', 'create the model with manifest.config.explicitShadow');
   const names = model.specs.map((s) => s.name);
   if (canonicalJson(names) !== canonicalJson(man.tensorNames)) throw mismatch('its adapter tensors differ from this model’s', 'load the base model the run started with');
   const write = (set: ShadowTensors, data: Record<string, ArrayBuffer>, role: string) => {

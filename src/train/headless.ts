@@ -4,7 +4,10 @@ import type { ModelSource } from '../model/sources/source';
 import { loadTokenizer } from '../model/tokenizer';
 import type { AdapterFiles } from '../shadow/adapterIO';
 import { saveAdapter } from '../shadow/adapterIO';
+import { StudioError } from '../engine/errors';
+import { loadPretrainedShadow } from '../shadow/explicitShadow';
 import { ShadowOptimizer } from '../shadow/optimizer';
+import { TrainErrorCode } from './errors';
 import { ShadowPeftModel } from '../shadow/shadowModel';
 import type { CheckpointStore } from './checkpoints';
 import { TrainController } from './controller';
@@ -28,6 +31,8 @@ export interface HeadlessTrainOptions {
   data: { text: string; fileName: string; format?: RecordFormat; template?: TokenizeOptions['template'] };
   /** run settings over the defaults (baseModel is taken from the source) */
   overrides?: Partial<Omit<RunConfig, 'baseModel'>>;
+  /** where the pretrained weights of overrides.explicitShadow come from (needed for a fresh run with one) */
+  shadowSource?: ModelSource;
   onEvent?: (e: TrainEvent) => void;
   controller?: TrainController;
   checkpoints?: { store: CheckpointStore; runId: string };
@@ -62,7 +67,11 @@ export async function trainHeadless(opts: HeadlessTrainOptions): Promise<Headles
   const pad = tokenizer.pad_token_id ?? tokenizer.eos_token_id ?? 0;
   const padId = Number.isInteger(pad) && pad >= 0 && pad < V ? pad : 0; // padding is never attended to; it only needs a valid row
 
-  const model = await ShadowPeftModel.create(base, config.shadow, config.seed);
+  const model = await ShadowPeftModel.create(base, config.shadow, config.seed, config.explicitShadow);
+  if (config.explicitShadow) {
+    if (!opts.shadowSource) throw new StudioError(TrainErrorCode.badRunConfig, `the run uses the explicit shadow '${config.explicitShadow.id}' but no source for its weights was given`, 'pass shadowSource (cli: --shadow-model)');
+    await loadPretrainedShadow(model, opts.shadowSource);
+  }
   const optimizer = await ShadowOptimizer.create(model);
   // Without a caller's controller nobody could resume an automatic pause: end the run instead.
   const controller = opts.controller ?? new TrainController();

@@ -1,5 +1,6 @@
 import { StudioError } from '../engine/errors';
 import type { ShadowConfig } from '../shadow/config';
+import type { ExplicitShadow } from '../shadow/explicitShadow';
 import { show, shadowConfigIssues } from '../shadow/config';
 import type { ShadowPreset } from '../shadow/presets';
 import { shadowPreset } from '../shadow/presets';
@@ -11,6 +12,11 @@ export interface RunConfig {
   /** the frozen base: Hub repo id (or a local name) and revision (null: unknown / a local folder) */
   baseModel: { id: string; revision: string | null };
   shadow: ShadowConfig;
+  /**
+   * A pretrained model serving as the shadow (SHADOWPEFT.md §6), or null for the implicit shadow.
+   * Its config.json is kept here, so a checkpoint rebuilds the same shape without the model.
+   */
+  explicitShadow: ExplicitShadow | null;
   /** λ: loss = CE(base) + λ·CE(shadow) */
   shadowLossWeight: number;
   /** peak learning rate of the schedule */
@@ -61,6 +67,7 @@ export function runConfigFromPreset(preset: ShadowPreset, baseModel: RunConfig['
   return {
     baseModel: { ...baseModel },
     shadow: { ...preset.shadow, modules_to_save: [...preset.shadow.modules_to_save] },
+    explicitShadow: null,
     shadowLossWeight: t.shadowLossWeight,
     learningRate: t.learningRate,
     weightDecay: t.weightDecay,
@@ -136,6 +143,10 @@ export function runConfigIssues(c: RunConfig): StudioError[] {
   if (!isInt(c.keepCheckpoints, 1)) bad('keepCheckpoints', c.keepCheckpoints, 'an integer ≥ 1', 'the default keeps 3');
   if (!(isInt(c.seed, 0) && c.seed <= 0xffffffff)) bad('seed', c.seed, 'an integer in [0, 2³² − 1]', 'any whole number, e.g. 42');
   if (typeof c.dropout !== 'boolean') bad('dropout', c.dropout, 'true or false', 'true trains with the adapter’s dropout');
+  const e = c.explicitShadow as ExplicitShadow | null | undefined; // undefined: a checkpoint from before explicit shadows
+  if (e !== null && e !== undefined && !(e && typeof e.id === 'string' && typeof e.ownEmbeddings === 'boolean' && e.hfConfig && typeof e.hfConfig === 'object' && !Array.isArray(e.hfConfig))) {
+    bad('explicitShadow', e, 'null or { id, hfConfig, ownEmbeddings }', 'choose the explicit shadow model again, or clear it to use the implicit shadow');
+  }
   if (!c.shadow || typeof c.shadow !== 'object') bad('shadow', c.shadow, 'a shadow configuration', 'choose a preset');
   else issues.push(...shadowConfigIssues(c.shadow));
   return issues;

@@ -88,8 +88,8 @@ export class Trainer {
     if (progress.step !== optimizer.step) {
       throw new StudioError(TrainErrorCode.trainerState, `the progress is at step ${progress.step} but the optimizer at step ${optimizer.step}`, 'restore the checkpoint (restoreCheckpoint) before resuming from its progress');
     }
-    if (canonicalJson(config.shadow) !== canonicalJson(model.config)) {
-      throw new StudioError(TrainErrorCode.trainerState, 'the run configuration’s shadow config differs from the model’s', 'create the model with ShadowPeftModel.create(base, config.shadow, config.seed)');
+    if (canonicalJson(config.shadow) !== canonicalJson(model.config) || canonicalJson(config.explicitShadow ?? null) !== canonicalJson(model.explicit)) {
+      throw new StudioError(TrainErrorCode.trainerState, 'the run configuration’s shadow config differs from the model’s', 'create the model with ShadowPeftModel.create(base, config.shadow, config.seed, config.explicitShadow)');
     }
     // The workspace fits the longest sequence; shorter micro-batches run in it unpadded.
     let maxT = 2;
