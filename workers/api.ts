@@ -106,8 +106,20 @@ export interface DatasetSummary {
 
 // ------------------------------------------------------------------ training
 
+/**
+ * A pretrained model as the shadow (SHADOWPEFT.md §6) instead of fresh layers of the base's
+ * architecture: it must share the base's tokenizer; a different width adds a trained projection.
+ */
+export interface ExplicitShadowSettings {
+  source: ModelSourceSpec;
+  /** keep (and train) its own token embeddings; false feeds it the base's (same width needed) */
+  ownEmbeddings: boolean;
+}
+
 export interface TrainingSettings {
   shadow: ShadowConfig;
+  /** null or absent: the implicit shadow (num_shadow_layers fresh layers of the base's architecture) */
+  explicitShadow?: ExplicitShadowSettings | null;
   /** λ of the combined loss */
   shadowLossWeight: number;
   learningRate: number;

@@ -9,7 +9,7 @@ import { loadDataset } from './dataCommands';
 import { generateText } from './generateCommands';
 import { inspectModel, loadModel } from './modelCommands';
 import { session } from './session';
-import { listCheckpoints, pause, stop, train } from './trainCommands';
+import { estimate, listCheckpoints, pause, stop, train } from './trainCommands';
 import { shadowConfig } from '../src/shadow/config';
 
 /** The worker's commands as plain functions, in Node: a picked folder, a dataset, a short run. */
@@ -68,6 +68,46 @@ describe('worker commands', () => {
     const imported = await importAdapter(exported);
     expect(imported.baseModel).toBe('qwen3-tiny');
     expect(imported.shadow.injection_hidden_size).toBe(4);
+  });
+});
+
+/** A fixture folder as the files a user would pick. */
+function pickedFolder(name: string) {
+  const dir = join(FIXTURES_DIR, name);
+  return { kind: 'files' as const, name, files: readdirSync(dir).map((f) => ({ path: `${name}/${f}`, file: new Blob([readFileSync(join(dir, f))]) })) };
+}
+
+describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () => {
+  it('estimates, trains from the pretrained weights, exports an adapter that records it, and imports it back', async () => {
+    const events: StudioEvent[] = [];
+    let finished: () => void = () => undefined;
+    const runEnded = new Promise<void>((r) => (finished = r));
+    session.emit = (e) => {
+      events.push(e);
+      if (e.type === 'train-status' && (e.status === 'done' || e.status === 'error')) finished();
+    };
+    await loadModel(pickedFolder('qwen3-tiny'));
+    const lines = Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `tiny text ${i}` }));
+    await loadDataset({ text: lines.join('\n'), fileName: 'd.jsonl', onError: 'stop', maxLength: 16, validationFraction: 0, seed: 1 });
+    const settings = {
+      shadow: shadowConfig({ injection_hidden_size: 4, gate_hidden_size: 3, dropout: 0.2 }),
+      explicitShadow: { source: pickedFolder('explicit-llama-w36'), ownEmbeddings: true },
+      shadowLossWeight: 0.05, learningRate: 1e-2, weightDecay: 0.01, warmupRatio: 0, schedule: 'linear' as const, maxGradNorm: 1,
+      microBatchSize: 4, gradientAccumulation: 1, epochs: 1, evalEvery: 0, earlyStoppingPatience: 0, checkpointEvery: 0, seed: 3,
+    };
+    // The fixture shadow-qwen3-tiny-explicit has the same shapes: 20,004 trainable parameters.
+    expect((await estimate(settings)).trainableParameters).toBe(20004);
+    await train(settings);
+    await runEnded;
+    expect(events.find((e) => e.type === 'train-status' && e.status === 'error')).toBeUndefined();
+    expect(events.filter((e) => e.type === 'train-step').length).toBe(2);
+    const exported = await exportAdapter('F32');
+    const imported = await importAdapter(exported);
+    expect(session.shadow!.explicit!.id).toBe('explicit-llama-w36');
+    expect(session.shadow!.resolved.projection).toBe(true);
+    expect(imported.baseModel).toBe('qwen3-tiny');
+    const shared = { ...settings, explicitShadow: { ...settings.explicitShadow, ownEmbeddings: false } };
+    await expect(estimate(shared)).rejects.toThrow(/E217 the explicit shadow is 36 wide/);
   });
 });
 

@@ -1,7 +1,10 @@
 import { StudioError } from '../src/engine/errors';
 import { estimateMemory } from '../src/model/memory';
-import { baseArchitectureOf } from '../src/shadow/fromModel';
-import { countShadowParams, loraEquivalentRank } from '../src/shadow/paramCount';
+import type { ModelSource } from '../src/model/sources/source';
+import type { ExplicitShadow } from '../src/shadow/explicitShadow';
+import { loadPretrainedShadow, readExplicitShadow } from '../src/shadow/explicitShadow';
+import { baseArchitectureOf, resolveShadowOn } from '../src/shadow/fromModel';
+import { loraEquivalentRank, shadowParamBreakdown } from '../src/shadow/paramCount';
 import { ShadowOptimizer } from '../src/shadow/optimizer';
 import { ShadowPeftModel } from '../src/shadow/shadowModel';
 import type { ShadowWorkspace } from '../src/shadow/shadowModel';
@@ -21,6 +24,7 @@ import { plannedSteps, stepsPerEpoch } from '../src/train/stepPlan';
 import { Trainer } from '../src/train/trainer';
 import type { CheckpointInfo, Estimate, LayerStates, TrainingSettings } from './api';
 import { resetSteppers } from './generateCommands';
+import { sourceOf } from './modelCommands';
 import { requireDataset, requireModel, session } from './session';
 
 interface Run {
@@ -41,13 +45,22 @@ function checkpointStore(): Promise<CheckpointStore> {
   return store;
 }
 
-function configOf(settings: TrainingSettings): RunConfig {
+/** The explicit shadow of the settings (its config.json read from its source), or null. */
+async function explicitOf(settings: TrainingSettings): Promise<{ explicit: ExplicitShadow; source: ModelSource } | null> {
+  const e = settings.explicitShadow;
+  if (!e) return null;
+  const source = sourceOf(e.source);
+  return { explicit: await readExplicitShadow(source, { ownEmbeddings: e.ownEmbeddings }), source };
+}
+
+function configOf(settings: TrainingSettings, explicitShadow: ExplicitShadow | null): RunConfig {
   const { source } = requireModel();
   const data = requireDataset();
   return runConfig(
     { id: source.id, revision: source.revision },
     {
       shadow: settings.shadow,
+      explicitShadow,
       shadowLossWeight: settings.shadowLossWeight,
       learningRate: settings.learningRate,
       weightDecay: settings.weightDecay,
@@ -154,12 +167,14 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
   const { model: base, tokenizer } = requireModel();
   const data = requireDataset();
   const checkpoints = await checkpointStore();
-  let config = configOf(settings);
   const ck = resumeFrom ? await checkpoints.loadCheckpoint(resumeFrom) : null;
-  if (ck) config = ck.manifest.config;
-  const shadow = await ShadowPeftModel.create(base, config.shadow, config.seed);
+  // A resumed run takes everything from its checkpoint (the explicit shadow's weights included).
+  const explicit = ck ? null : await explicitOf(settings);
+  const config = ck ? ck.manifest.config : configOf(settings, explicit?.explicit ?? null);
+  const shadow = await ShadowPeftModel.create(base, config.shadow, config.seed, config.explicitShadow ?? null);
   const optimizer = await ShadowOptimizer.create(shadow);
   if (ck) restoreCheckpoint(ck, shadow, optimizer, { baseModelId: requireModel().source.id, datasetFingerprint: data.summary.fingerprint });
+  else if (explicit) await loadPretrainedShadow(shadow, explicit.source);
   session.shadow = shadow;
   resetSteppers();
   const controller = new TrainController();
@@ -223,7 +238,8 @@ export async function estimate(settings: TrainingSettings): Promise<Estimate> {
   const { gpu, model: base } = requireModel();
   const data = requireDataset();
   const arch = baseArchitectureOf(base.config);
-  const trainable = countShadowParams(settings.shadow, arch).total;
+  const explicit = (await explicitOf(settings))?.explicit ?? null;
+  const trainable = shadowParamBreakdown(resolveShadowOn(settings.shadow, base.config, explicit)).total;
   const maxT = Math.max(2, ...data.train.map((e) => e.inputIds.length));
   const mem = estimateMemory(base.config, { limits: gpu.caps.limits, features: gpu.caps.features }, { B: settings.microBatchSize, T: maxT, training: true, storage: base.weights.storage });
   const adapter = trainable * 4 * 4; // parameters, gradients and two Adam moments, all f32
@@ -232,7 +248,8 @@ export async function estimate(settings: TrainingSettings): Promise<Estimate> {
   let msPerStep: number | null = null;
   if (!run) {
     // One real micro-batch, timed after a first run that compiles the pipelines.
-    const shadow = await ShadowPeftModel.create(base, settings.shadow, settings.seed);
+    // Timing only: the explicit shadow's random init runs exactly as fast as its pretrained weights.
+    const shadow = await ShadowPeftModel.create(base, settings.shadow, settings.seed, explicit);
     const ws = await shadow.createWorkspace(settings.microBatchSize, maxT);
     const { tokenizer } = requireModel();
     const b = prepareBatch(data.train.slice(0, settings.microBatchSize), tokenizer.pad_token_id ?? 0, base.config.vocabSize);
