@@ -1,46 +1,13 @@
-import type { Locator, Page } from '@playwright/test';
 import { expect, test } from '@playwright/test';
 import { strFromU8, unzipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
 import { SHADOW_CONFIG_FIELDS } from '../src/shadow/config';
-import { keepScreenshot } from './screenshots';
+import { go, num, setNumber, shot, waitForStep } from './helpers';
 
 // The whole path of issue 7 on the bundled tiny model, in SwiftShader: model → data → configure →
 // 20 training steps → inspect → playground → download → reload and resume from IndexedDB.
 // Settings are kept small (micro-batch 2, sequences ≤ 128 tokens) because the software GPU is slow.
 const STEPS = 20;
-
-/** Screenshots start at the top of the page (the nav bar is sticky: a scrolled full-page shot shows it mid-page). */
-async function shot(page: Page, name: string): Promise<void> {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await keepScreenshot(page, name);
-}
-
-const go = (page: Page, screen: string) => page.locator(`nav [data-screen="${screen}"]`).click();
-const num = async (l: Locator, attr: string) => Number(await l.getAttribute(attr));
-
-async function setNumber(page: Page, name: string, value: number): Promise<void> {
-  const input = page.locator(`input[name="${name}"]`);
-  await input.fill(String(value));
-  await expect(input).toHaveValue(String(value));
-}
-
-/** Waits until the train screen reports at least `step` optimizer steps. */
-async function waitForStep(page: Page, step: number, timeout: number): Promise<void> {
-  const train = page.getByTestId('train-screen');
-  const t0 = Date.now();
-  let last = -1;
-  await expect
-    .poll(async () => {
-      const err = page.getByTestId('train-error');
-      if ((await err.count()) > 0) throw new Error(`training failed: ${await err.innerText()}`);
-      const n = await num(train, 'data-step');
-      if (n !== last) console.log(`step ${n}: loss ${await train.getAttribute('data-loss')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-      last = n;
-      return n;
-    }, { timeout, intervals: [1000] })
-    .toBeGreaterThanOrEqual(step);
-}
 
 test('studio: load, train 20 steps, inspect, generate, download, reload and resume', async ({ page }) => {
   test.setTimeout(14 * 60_000);

@@ -13,13 +13,14 @@ interface Props {
   placeholder?: string;
   help?: string;
   name?: string;
+  disabled?: boolean;
 }
 
 /**
  * A number input that lets the user type freely ("0.", "-") and passes on only valid numbers; an
  * invalid entry is marked and explained instead of being reset.
  */
-export function NumberField({ label, value, onChange, min, max, step = 'any', integer, nullable, placeholder, help, name }: Props) {
+export function NumberField({ label, value, onChange, min, max, step = 'any', integer, nullable, placeholder, help, name, disabled }: Props) {
   const id = useId();
   const [text, setText] = useState(value === null ? '' : String(value));
   const [problem, setProblem] = useState<string | null>(null);
@@ -58,6 +59,7 @@ export function NumberField({ label, value, onChange, min, max, step = 'any', in
         max={max}
         step={step}
         placeholder={placeholder}
+        disabled={disabled}
         aria-invalid={problem ? true : undefined}
         aria-describedby={help || problem ? `${id}-help` : undefined}
         onChange={(e) => commit(e.target.value)}

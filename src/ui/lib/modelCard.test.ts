@@ -67,6 +67,20 @@ describe('buildModelCard', () => {
     expect(card.match(/```/g)).toHaveLength(2);
   });
 
+  it('an explicit shadow: names the shadow model and passes it to the Python loader', () => {
+    const input = { baseModel: 'Qwen/Qwen3-8B', baseRepo: 'Qwen/Qwen3-8B', data: null, maxLength: null, history, trainableParameters: null, dtype: 'F32' as const, createdAt: new Date(0) };
+    const own = buildModelCard({ ...input, settings: { ...settings, explicitShadow: { source: { kind: 'hub', repo: 'Qwen/Qwen3-0.6B' }, ownEmbeddings: true } } });
+    expect(own).toContain('## Shadow model');
+    expect(own).toContain('| shadow model | Qwen/Qwen3-0.6B (its own layers and sizes) |');
+    expect(own).not.toContain('num_shadow_layers');
+    expect(own).toContain('shadow = AutoModelForCausalLM.from_pretrained("Qwen/Qwen3-0.6B")');
+    expect(own).toContain('shadow_model=shadow');
+    expect(own).not.toContain('prepare_shadow_model');
+    const shared = buildModelCard({ ...input, settings: { ...settings, explicitShadow: { source: { kind: 'url', url: 'https://example.org/m/' }, ownEmbeddings: false } } });
+    expect(shared).toContain('shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)');
+    expect(shared.match(/```/g)).toHaveLength(2);
+  });
+
   it('says so when there is no data summary or evaluation', () => {
     const bare = buildModelCard({ baseModel: 'tiny', baseRepo: null, data: null, settings, maxLength: null, history: emptyProgress().history, trainableParameters: null, dtype: 'BF16', createdAt: new Date(0) });
     expect(bare).toContain('not recorded in this session');

@@ -2,7 +2,7 @@
  * The files that travel with a downloaded adapter besides the weights: the model card (README.md)
  * and the loss history as CSV. Pure functions of the studio's state, so they are unit-tested.
  */
-import type { DatasetSummary, TrainingSettings } from '../../../workers/api';
+import type { DatasetSummary, ModelSourceSpec, TrainingSettings } from '../../../workers/api';
 import { FORMAT_NAMES } from '../../train/data/formats';
 import type { TrainHistory } from '../store/trainProgress';
 import { formatCount, formatMetric } from './format';
@@ -48,6 +48,8 @@ export function buildModelCard(c: ModelCardInput): string {
   const m = finalMetrics(c.history);
   const baseLoad = c.baseRepo ?? c.baseModel;
   const effectiveBatch = s.microBatchSize * s.gradientAccumulation;
+  const explicit = s.explicitShadow ?? null;
+  const shadowLoad = explicit ? sourceName(explicit.source) : null;
   const lines: string[] = [
     '---',
     'library_name: shadow-peft',
@@ -77,6 +79,16 @@ export function buildModelCard(c: ModelCardInput): string {
     '',
     `- ${c.baseModel}${c.baseRepo && c.baseRepo !== c.baseModel ? ` (${c.baseRepo})` : ''}`,
     '',
+    ...(explicit
+      ? [
+          '## Shadow model',
+          '',
+          `The shadow is the pretrained model ${shadowLoad} (an explicit shadow), fine-tuned here: it ${explicit.ownEmbeddings ? 'keeps and trains its own token embeddings' : 'is fed the base model’s token embeddings'}.`,
+          'When its width differs from the base’s, `shadow_hidden_projection` maps its states to the base width. The',
+          'adapter file records its config.json in the safetensors metadata (`shadow_model_config`).',
+          '',
+        ]
+      : []),
     '## Training data',
     '',
   ];
@@ -98,8 +110,9 @@ export function buildModelCard(c: ModelCardInput): string {
     '',
     '| setting | value |',
     '|---|---|',
-    `| shadow layers (num_shadow_layers) | ${sh.num_shadow_layers} |`,
-    `| shadow MLP width (shadow_intermediate_size) | ${sh.shadow_intermediate_size ?? 'as the base'} |`,
+    ...(explicit
+      ? [`| shadow model | ${shadowLoad} (its own layers and sizes) |`]
+      : [`| shadow layers (num_shadow_layers) | ${sh.num_shadow_layers} |`, `| shadow MLP width (shadow_intermediate_size) | ${sh.shadow_intermediate_size ?? 'as the base'} |`]),
     `| injection rank (injection_hidden_size) | ${sh.injection_hidden_size} |`,
     `| gate width (gate_hidden_size) | ${sh.gate_hidden_size} |`,
     `| alpha | ${sh.alpha} |`,
@@ -130,8 +143,16 @@ export function buildModelCard(c: ModelCardInput): string {
     `base = AutoModelForCausalLM.from_pretrained(${pyString(baseLoad)})`,
     `tokenizer = AutoTokenizer.from_pretrained(${pyString(baseLoad)})`,
     '',
-    '# the folder that holds shadow_config.json and shadow_adapter.safetensors',
-    'model = ShadowForCausalLM.from_pretrained(base, "path/to/this/folder", is_trainable=False, inference_mode="base_shadow")',
+    ...(explicit
+      ? [
+          '# the explicit shadow: the same pretrained model it was trained from',
+          `shadow = AutoModelForCausalLM.from_pretrained(${pyString(shadowLoad!)})`,
+          ...(explicit.ownEmbeddings ? [] : ['from shadow_peft.peft_model import prepare_shadow_model', 'shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)  # fed the base embeddings']),
+          '',
+          '# the folder that holds shadow_config.json and shadow_adapter.safetensors',
+          'model = ShadowForCausalLM.from_pretrained(base, "path/to/this/folder", shadow_model=shadow, is_trainable=False, inference_mode="base_shadow")',
+        ]
+      : ['# the folder that holds shadow_config.json and shadow_adapter.safetensors', 'model = ShadowForCausalLM.from_pretrained(base, "path/to/this/folder", is_trainable=False, inference_mode="base_shadow")']),
     'model.eval()',
     '',
     'inputs = tokenizer("Hello", return_tensors="pt")',
@@ -176,6 +197,13 @@ function csvNumber(x: number | string | undefined): string {
 /** A CSV field, quoted when it holds a comma, quote or newline. */
 export function csvField(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** How a model source is named for a reader: the Hub repo id, the URL, or the picked folder's name. */
+export function sourceName(spec: ModelSourceSpec): string {
+  if (spec.kind === 'hub') return spec.repo;
+  if (spec.kind === 'url') return spec.label ?? spec.url;
+  return spec.name;
 }
 
 function pyString(s: string): string {

@@ -2,14 +2,16 @@ import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { WorkerErrorInfo } from '../../../workers/api';
 import { shadowConfigIssues } from '../../shadow/config';
-import { countShadowParams, loraEquivalentRank } from '../../shadow/paramCount';
+import { countShadowParams, loraEquivalentRank, shadowParamBreakdown } from '../../shadow/paramCount';
+import { resolveExplicitShadow } from '../../shadow/resolve';
 import { SHADOW_PRESETS } from '../../shadow/presets';
 import { ErrorNote } from '../components/ErrorNote';
 import { NumberField } from '../components/NumberField';
 import { ProgressBar } from '../components/ProgressBar';
+import { ShadowSourcePicker } from '../components/ShadowSourcePicker';
 import { baseArchitectureOf } from '../lib/baseArchitecture';
 import { formatBytes, formatCount, formatDuration, formatPercent } from '../lib/format';
-import { selectConfigureActions, selectData, selectModel, selectTraining } from '../store/selectors';
+import { selectConfigureActions, selectData, selectModel, selectShadowModelActions, selectTraining } from '../store/selectors';
 import { useStudio } from '../store/store';
 import { toErrorInfo } from '../worker/client';
 
@@ -24,8 +26,17 @@ export function ConfigureScreen() {
   const s = t.settings;
   const sh = s.shadow;
   const info = model.loaded ?? model.info;
+  const explicit = s.explicitShadow ?? null;
+  const shadowInfo = explicit ? t.shadowModel.info : null;
+  const { checkShadowModel } = useStudio(useShallow(selectShadowModelActions));
 
-  // the live count is pure arithmetic on the config and the base's sizes: done here, no worker call
+  // after a reload the settings name an explicit shadow whose sizes are not known yet: read them again
+  const needsCheck = explicit !== null && t.shadowModel.status === 'idle';
+  useEffect(() => {
+    if (needsCheck) void checkShadowModel();
+  }, [needsCheck, checkShadowModel]);
+
+  // the live count is pure arithmetic on the config and the base's (and explicit shadow's) sizes: no worker call
   const count: ParamCount = useMemo(() => {
     if (!info) return null;
     const base = baseArchitectureOf(info);
@@ -33,12 +44,16 @@ export function ConfigureScreen() {
     const issue = shadowConfigIssues(sh)[0];
     if (issue) return { error: toErrorInfo(issue) };
     try {
-      const breakdown = countShadowParams(sh, base);
+      if (explicit && !shadowInfo) return null;
+      const shadowArch = shadowInfo ? baseArchitectureOf(shadowInfo) : null;
+      if (shadowInfo && !shadowArch) return { error: { code: 'E850', message: `the shadow does not support the model type “${shadowInfo.modelType}”`, hint: 'choose a Qwen3, Qwen2 or Llama-style shadow model' } };
+      const breakdown = explicit && shadowArch ? shadowParamBreakdown(resolveExplicitShadow(sh, base, shadowArch, { ownEmbeddings: explicit.ownEmbeddings })) : countShadowParams(sh, base);
       return { trainable: breakdown.total, base: info.parameters, rank: loraEquivalentRank(base, breakdown.total), breakdown };
     } catch (e) {
       return { error: toErrorInfo(e) };
     }
-  }, [info, sh]);
+  }, [info, sh, explicit, shadowInfo]);
+  const implicitOnly = explicit ? 'set by the pretrained shadow model' : undefined;
 
   // the worker's estimate follows the settings, half a second after the last edit
   const ready = model.loadStatus === 'loaded' && data.status === 'ready';
@@ -72,18 +87,20 @@ export function ConfigureScreen() {
       <div className="cols">
         <div className="card">
           <h3>Shadow network</h3>
+          <ShadowSourcePicker base={info} />
           <div className="form-grid">
-            <NumberField name="num_shadow_layers" label="Shadow layers" value={sh.num_shadow_layers} integer min={1} onChange={(v) => v !== null && updateShadow({ num_shadow_layers: v })} help="decoder layers in the shadow" />
+            <NumberField name="num_shadow_layers" label="Shadow layers" value={shadowInfo ? shadowInfo.layers : sh.num_shadow_layers} integer min={1} disabled={!!explicit} onChange={(v) => v !== null && updateShadow({ num_shadow_layers: v })} help={implicitOnly ?? 'decoder layers in the shadow'} />
             <NumberField
               name="shadow_intermediate_size"
               label="Shadow MLP width"
-              value={sh.shadow_intermediate_size}
+              value={shadowInfo ? shadowInfo.intermediate : sh.shadow_intermediate_size}
               integer
               min={1}
               nullable
               placeholder={info ? `as base (${info.intermediate})` : 'as base'}
+              disabled={!!explicit}
               onChange={(v) => updateShadow({ shadow_intermediate_size: v })}
-              help="empty = the base model’s"
+              help={implicitOnly ?? 'empty = the base model’s'}
             />
             <NumberField name="injection_hidden_size" label="Injection rank R" value={sh.injection_hidden_size} integer min={1} onChange={(v) => v !== null && updateShadow({ injection_hidden_size: v })} />
             <NumberField name="gate_hidden_size" label="Gate width G" value={sh.gate_hidden_size} integer min={2} onChange={(v) => v !== null && updateShadow({ gate_hidden_size: v })} />
@@ -91,7 +108,7 @@ export function ConfigureScreen() {
             <NumberField name="dropout" label="Dropout" value={sh.dropout} min={0} max={0.99} step={0.05} onChange={(v) => v !== null && updateShadow({ dropout: v })} />
             <NumberField name="shadowLossWeight" label="Shadow loss weight λ" value={s.shadowLossWeight} min={0} step={0.01} onChange={(v) => v !== null && set({ shadowLossWeight: v })} help="weight of the detached shadow’s own loss" />
           </div>
-          <details>
+          <details hidden={!!explicit}>
             <summary>Shadow attention (advanced)</summary>
             <div className="form-grid">
               <NumberField label="Query heads" value={sh.shadow_num_attention_heads} integer min={1} nullable placeholder={info ? `as base (${info.heads})` : 'as base'} onChange={(v) => updateShadow({ shadow_num_attention_heads: v })} />
@@ -109,7 +126,7 @@ export function ConfigureScreen() {
           data-lora-rank={count && 'trainable' in count ? count.rank : ''}
         >
           <h3>Trainable parameters</h3>
-          {!count && <p className="muted">Choose a model on the Model screen to count parameters.</p>}
+          {!count && <p className="muted">{info ? 'Waiting for the shadow model’s sizes…' : 'Choose a model on the Model screen to count parameters.'}</p>}
           {count && 'error' in count && <ErrorNote error={count.error} />}
           {count && 'trainable' in count && (
             <>
@@ -121,9 +138,15 @@ export function ConfigureScreen() {
               </p>
               <dl className="facts compact">
                 <div className="fact-pair">
-                  <dt>shadow layers</dt>
+                  <dt>{explicit ? 'shadow model' : 'shadow layers'}</dt>
                   <dd>{formatCount(count.breakdown.backbone)}</dd>
                 </div>
+                {count.breakdown.projection > 0 && (
+                  <div className="fact-pair">
+                    <dt>projection</dt>
+                    <dd>{formatCount(count.breakdown.projection)}</dd>
+                  </div>
+                )}
                 <div className="fact-pair">
                   <dt>injection</dt>
                   <dd>{formatCount(count.breakdown.injection)}</dd>
@@ -155,7 +178,7 @@ export function ConfigureScreen() {
             <NumberField name="maxGradNorm" label="Gradient clipping" value={s.maxGradNorm} min={0} step={0.1} onChange={(v) => v !== null && set({ maxGradNorm: v })} />
             <NumberField name="microBatchSize" label="Micro-batch" value={s.microBatchSize} integer min={1} onChange={(v) => v !== null && set({ microBatchSize: v })} help="sequences per GPU pass" />
             <NumberField name="gradientAccumulation" label="Accumulation" value={s.gradientAccumulation} integer min={1} onChange={(v) => v !== null && set({ gradientAccumulation: v })} help={`batch = ${s.microBatchSize * s.gradientAccumulation} sequence${s.microBatchSize * s.gradientAccumulation === 1 ? '' : 's'}`} />
-            <NumberField name="epochs" label="Epochs" value={s.epochs} min={0.01} step="any" onChange={(v) => v !== null && set({ epochs: v })} />
+            <NumberField name="epochs" label="Epochs" value={s.epochs} integer min={1} onChange={(v) => v !== null && set({ epochs: v })} />
             <NumberField name="evalEvery" label="Evaluate every (steps)" value={s.evalEvery} integer min={0} onChange={(v) => v !== null && set({ evalEvery: v })} help="0 = never" />
             <NumberField name="checkpointEvery" label="Checkpoint every (steps)" value={s.checkpointEvery} integer min={0} onChange={(v) => v !== null && set({ checkpointEvery: v })} help="saved in this browser" />
             <NumberField name="earlyStoppingPatience" label="Early-stopping patience" value={s.earlyStoppingPatience} integer min={0} onChange={(v) => v !== null && set({ earlyStoppingPatience: v })} help="evaluations; 0 = off" />
@@ -163,7 +186,7 @@ export function ConfigureScreen() {
           </div>
         </div>
 
-        <div className="card" data-testid="estimate" data-status={t.estimateStatus} data-total-bytes={e?.memory.total ?? ''} data-ms-per-step={e?.msPerStep ?? ''}>
+        <div className="card" data-testid="estimate" data-status={t.estimateStatus} data-trainable={e?.trainableParameters ?? ''} data-total-bytes={e?.memory.total ?? ''} data-ms-per-step={e?.msPerStep ?? ''}>
           <h3>Estimate</h3>
           {!ready && <p className="muted">Load a model and prepare data to estimate memory and time.</p>}
           {t.estimateStatus === 'estimating' && <ProgressBar label="Measuring a warm-up step…" value={null} max={null} />}

@@ -25,6 +25,12 @@ export const selectHistory = (s: StudioState) => s.training.progress.history;
 export const selectResumeOffer = (s: StudioState) => s.training.resumeOffer;
 export const selectPreparing = (s: StudioState) => s.training.preparing;
 export const selectConfigureActions = (s: StudioState) => ({ applyPreset: s.applyPreset, updateShadow: s.updateShadow, updateSettings: s.updateSettings, requestEstimate: s.requestEstimate });
+export const selectShadowModelActions = (s: StudioState) => ({
+  setShadowModelInput: s.setShadowModelInput,
+  checkShadowModel: s.checkShadowModel,
+  setShadowOwnEmbeddings: s.setShadowOwnEmbeddings,
+  chooseImplicitShadow: s.chooseImplicitShadow,
+});
 export const selectTrainActions = (s: StudioState) => ({
   startTraining: s.startTraining,
   pauseTraining: s.pauseTraining,

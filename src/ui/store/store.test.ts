@@ -35,6 +35,37 @@ beforeEach(() => {
 });
 afterEach(() => resetStudio());
 
+describe('explicit shadow model choice', () => {
+  it('checks the typed model through the worker, names it in the settings, and goes back to the implicit shadow', async () => {
+    const st = () => useStudio.getState();
+    st().setShadowModelInput('not a model');
+    await st().checkShadowModel();
+    expect(st().training.shadowModel.status).toBe('error');
+    expect(st().training.shadowModel.error?.code).toBe('E824');
+    expect(st().training.settings.explicitShadow).toBeNull();
+
+    worker.inspectModel.mockResolvedValue({ id: 'HuggingFaceTB/SmolLM2-135M', modelType: 'llama', hidden: 576 });
+    st().setShadowModelInput('HuggingFaceTB/SmolLM2-135M');
+    await st().checkShadowModel();
+    expect(worker.inspectModel).toHaveBeenCalledWith({ kind: 'hub', repo: 'HuggingFaceTB/SmolLM2-135M' });
+    expect(st().training.shadowModel).toMatchObject({ status: 'ready', info: { hidden: 576 } });
+    expect(st().training.settings.explicitShadow).toEqual({ source: { kind: 'hub', repo: 'HuggingFaceTB/SmolLM2-135M' }, ownEmbeddings: true });
+    st().setShadowOwnEmbeddings(false);
+    expect(st().training.settings.explicitShadow?.ownEmbeddings).toBe(false);
+    st().applyPreset('classification'); // a preset keeps the chosen shadow model
+    expect(st().training.settings.explicitShadow?.ownEmbeddings).toBe(false);
+
+    worker.inspectModel.mockRejectedValue(Object.assign(new Error('x'), { code: 'E123', message: 'could not fetch config.json', hint: 'check the address' }));
+    st().setShadowModelInput('owner/missing');
+    await st().checkShadowModel();
+    expect(st().training.shadowModel).toMatchObject({ status: 'error', info: { hidden: 576 } }); // still the checked one
+    expect(st().training.settings.explicitShadow?.source).toEqual({ kind: 'hub', repo: 'HuggingFaceTB/SmolLM2-135M' });
+
+    st().chooseImplicitShadow();
+    expect(st().training.settings.explicitShadow).toBeNull();
+  });
+});
+
 describe('training slice', () => {
   it('explains that a model is needed before a run can start', async () => {
     await useStudio.getState().startTraining();

@@ -1,5 +1,7 @@
 import type { StateCreator } from 'zustand';
-import type { CheckpointInfo, Estimate, TrainingSettings, WorkerErrorInfo } from '../../../workers/api';
+import type { CheckpointInfo, Estimate, ModelInfo, TrainingSettings, WorkerErrorInfo } from '../../../workers/api';
+import { sourceName } from '../lib/modelCard';
+import { parseModelInput } from '../lib/modelSource';
 import type { ShadowConfig } from '../../shadow/config';
 import type { ShadowPreset } from '../../shadow/presets';
 import { SHADOW_PRESETS, shadowPreset } from '../../shadow/presets';
@@ -26,6 +28,16 @@ export interface TrainingState {
   commandPending: boolean;
   /** a checkpoint found in IndexedDB when the page opened: offered for resuming */
   resumeOffer: CheckpointInfo | null;
+  /** the explicit shadow model box: what was typed, and the model's config once checked */
+  shadowModel: ShadowModelCheck;
+}
+
+export interface ShadowModelCheck {
+  input: string;
+  status: 'idle' | 'checking' | 'ready' | 'error';
+  /** the checked model (settings.explicitShadow then names it) */
+  info: ModelInfo | null;
+  error: WorkerErrorInfo | null;
 }
 
 export interface TrainingSlice {
@@ -42,6 +54,12 @@ export interface TrainingSlice {
   applyTrainingEvents: (events: TrainingEvent[]) => void;
   checkResumable: () => Promise<void>;
   dismissResume: () => void;
+  setShadowModelInput: (text: string) => void;
+  /** Reads the typed model's config.json through the worker and makes it the shadow (SHADOWPEFT.md §6). */
+  checkShadowModel: () => Promise<void>;
+  setShadowOwnEmbeddings: (own: boolean) => void;
+  /** Back to the implicit shadow (fresh layers of the base's architecture). */
+  chooseImplicitShadow: () => void;
 }
 
 export const DEFAULT_PRESET = 'reasoning';
@@ -65,6 +83,7 @@ export function settingsFromPreset(p: ShadowPreset, prev?: TrainingSettings): Tr
     earlyStoppingPatience: prev?.earlyStoppingPatience ?? 0,
     checkpointEvery: prev?.checkpointEvery ?? 100,
     seed: prev?.seed ?? 42,
+    explicitShadow: prev?.explicitShadow ?? null,
   };
 }
 
@@ -79,6 +98,7 @@ export const initialTrainingState = (): TrainingState => ({
   preparing: null,
   commandPending: false,
   resumeOffer: null,
+  shadowModel: { input: '', status: 'idle', info: null, error: null },
 });
 
 const ACTIVE = new Set(['starting', 'running', 'paused']);
@@ -180,6 +200,33 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
       }
     },
     dismissResume: () => patch({ resumeOffer: null }),
+
+    setShadowModelInput: (text) => patch({ shadowModel: { ...get().training.shadowModel, input: text } }),
+    checkShadowModel: async () => {
+      const t = get().training;
+      // after a reload the box is empty but the settings still name the model
+      const text = t.shadowModel.input.trim() || (t.settings.explicitShadow ? sourceName(t.settings.explicitShadow.source) : '');
+      const origin = (globalThis as { location?: { href: string } }).location?.href ?? 'http://localhost/';
+      const choice = parseModelInput(text, origin);
+      if ('error' in choice) {
+        // a failed check keeps the model the settings already name (and says which it is)
+        patch({ shadowModel: { input: text, status: 'error', info: t.shadowModel.info, error: { code: 'E824', message: choice.error, hint: 'use a model with the same tokenizer as the base, e.g. a smaller one of the same family' } } });
+        return;
+      }
+      patch({ shadowModel: { input: text, status: 'checking', info: t.shadowModel.info, error: null } });
+      try {
+        const info = await studioWorker().inspectModel(choice.source);
+        const ownEmbeddings = get().training.settings.explicitShadow?.ownEmbeddings ?? true;
+        set((s) => ({ training: { ...s.training, shadowModel: { input: text, status: 'ready', info, error: null }, settings: { ...s.training.settings, explicitShadow: { source: choice.source, ownEmbeddings } } } }));
+      } catch (e) {
+        patch({ shadowModel: { input: text, status: 'error', info: t.shadowModel.info, error: toErrorInfo(e) } });
+      }
+    },
+    setShadowOwnEmbeddings: (own) => {
+      const e = get().training.settings.explicitShadow;
+      if (e) set((s) => ({ training: { ...s.training, settings: { ...s.training.settings, explicitShadow: { ...e, ownEmbeddings: own } } } }));
+    },
+    chooseImplicitShadow: () => set((s) => ({ training: { ...s.training, settings: { ...s.training.settings, explicitShadow: null }, shadowModel: { ...s.training.shadowModel, status: 'idle', info: null, error: null } } })),
   };
 
   async function command(call: () => Promise<void>): Promise<void> {
