@@ -259,7 +259,8 @@ export interface StudioWorkerApi {
   logitLens(prompt: string, token: number, k: number): Promise<LogitLensView>;
 
   exportAdapter(dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload>;
-  importAdapter(files: AdapterFilesPayload): Promise<{ shadow: ShadowConfig; baseModel: string | null }>;
+  /** `explicitShadow`: the shadow model to use when the file is an explicit shadow's and does not name it. */
+  importAdapter(files: AdapterFilesPayload, explicitShadow?: ExplicitShadowSettings | null): Promise<{ shadow: ShadowConfig; baseModel: string | null }>;
   listCheckpoints(): Promise<CheckpointInfo[]>;
   deleteCheckpoint(id: string): Promise<void>;
   /** Optional (asked for by the Adapters screen): the adapter files of a stored checkpoint, without resuming it. */

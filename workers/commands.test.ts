@@ -11,6 +11,7 @@ import { inspectModel, loadModel } from './modelCommands';
 import { session } from './session';
 import { estimate, listCheckpoints, pause, stop, train } from './trainCommands';
 import { shadowConfig } from '../src/shadow/config';
+import { fixtureAdapterFiles } from '../src/shadow/testing/fixtureAdapter';
 
 /** The worker's commands as plain functions, in Node: a picked folder, a dataset, a short run. */
 describe('worker commands', () => {
@@ -93,7 +94,7 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
       shadow: shadowConfig({ injection_hidden_size: 4, gate_hidden_size: 3, dropout: 0.2 }),
       explicitShadow: { source: pickedFolder('explicit-llama-w36'), ownEmbeddings: true },
       shadowLossWeight: 0.05, learningRate: 1e-2, weightDecay: 0.01, warmupRatio: 0, schedule: 'linear' as const, maxGradNorm: 1,
-      microBatchSize: 4, gradientAccumulation: 1, epochs: 1, evalEvery: 0, earlyStoppingPatience: 0, checkpointEvery: 0, seed: 3,
+      microBatchSize: 4, gradientAccumulation: 1, epochs: 1, evalEvery: 0, earlyStoppingPatience: 0, checkpointEvery: 1, seed: 3,
     };
     // The fixture shadow-qwen3-tiny-explicit has the same shapes: 20,004 trainable parameters.
     expect((await estimate(settings)).trainableParameters).toBe(20004);
@@ -108,6 +109,22 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
     expect(imported.baseModel).toBe('qwen3-tiny');
     const shared = { ...settings, explicitShadow: { ...settings.explicitShadow, ownEmbeddings: false } };
     await expect(estimate(shared)).rejects.toThrow(/E217 the explicit shadow is 36 wide/);
+
+    // A checkpoint of the run rebuilds the explicit shadow from its own record (the settings may differ now).
+    const ck = (await listCheckpoints()).filter((c) => c.step === 1);
+    expect(ck.length).toBe(1);
+    await train({ ...settings, explicitShadow: null, epochs: 2 }, ck[0]!.id);
+    expect(session.shadow!.explicit!.id).toBe('explicit-llama-w36');
+    await stop();
+
+    // An explicit adapter as the Python package writes it (no record of its model): refused with a way
+    // out, then imported with the shadow model chosen on the Configure screen.
+    const python = fixtureAdapterFiles('shadow-qwen3-tiny-explicit');
+    const payload = { configJson: python.configJson, safetensors: python.safetensors.slice().buffer };
+    await expect(importAdapter(payload)).rejects.toThrow(/E217 this adapter belongs to an explicit shadow model/);
+    await expect(importAdapter(payload)).rejects.toMatchObject({ hint: expect.stringMatching(/Configure screen/) });
+    await importAdapter(payload, settings.explicitShadow);
+    expect(session.shadow!.resolved.backbone.C).toBe(36);
   });
 });
 

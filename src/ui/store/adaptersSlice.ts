@@ -131,7 +131,7 @@ export const createAdaptersSlice: StateCreator<StudioState, [], [], AdaptersSlic
       try {
         const uploads = await Promise.all(files.map(async (f) => ({ name: f.webkitRelativePath || f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
         const payload = readAdapterUpload(uploads);
-        const result = await studioWorker().importAdapter(transferring(payload, [payload.safetensors]));
+        const result = await studioWorker().importAdapter(transferring(payload, [payload.safetensors]), get().training.settings.explicitShadow ?? null);
         patch({ importStatus: 'done', imported: { ...result, fileNames: files.map((f) => f.name) } });
         // the Configure screen shows the imported adapter's shape
         set((s) => ({ training: { ...s.training, presetId: 'custom', settings: { ...s.training.settings, shadow: result.shadow } } }));
