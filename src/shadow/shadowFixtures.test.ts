@@ -208,4 +208,13 @@ describe('explicit shadow models (SHADOWPEFT.md §6)', () => {
     await expect(ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, hfConfig: { ...e.hfConfig, vocab_size: 90 } })).rejects.toThrow(/E217 .*90 rows/);
     await expect(ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, ownEmbeddings: false })).rejects.toThrow(/E217 the explicit shadow is 36 wide/);
   });
+
+  it('pretrained weights that do not match their config.json are refused, naming the tensor', async () => {
+    const base = await loadCausalLM(gpu, fixtureSource('qwen3-tiny'));
+    const e = await readExplicitShadow(fixtureSource('explicit-llama-w36'));
+    const wider = await ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, hfConfig: { ...e.hfConfig, intermediate_size: 41 } });
+    await expect(loadPretrainedShadow(wider, fixtureSource('explicit-llama-w36'))).rejects.toThrow(/E217 .*tensor 'model.layers.0.mlp.down_proj.weight' has shape \(36, 40\), its config says \(36, 41\)/);
+    const deeper = await ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, hfConfig: { ...e.hfConfig, num_hidden_layers: 3 } });
+    await expect(loadPretrainedShadow(deeper, fixtureSource('explicit-llama-w36'))).rejects.toThrow(/E217 .*lacks 9 tensor\(s\) of the shadow backbone, first 'model.layers.2.self_attn.q_proj.weight'/);
+  });
 });
