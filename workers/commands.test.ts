@@ -13,19 +13,29 @@ import { estimate, listCheckpoints, pause, stop, train } from './trainCommands';
 import { shadowConfig } from '../src/shadow/config';
 import { fixtureAdapterFiles } from '../src/shadow/testing/fixtureAdapter';
 
+/** A fixture folder as the files a user would pick. */
+function pickedFolder(name: string) {
+  const dir = join(FIXTURES_DIR, name);
+  return { kind: 'files' as const, name, files: readdirSync(dir).map((f) => ({ path: `${name}/${f}`, file: new Blob([readFileSync(join(dir, f))]) })) };
+}
+
+/** Collects the worker's events; `runEnded` settles when a training run ends (done or error). */
+function recordEvents(): { events: StudioEvent[]; runEnded: Promise<void> } {
+  const events: StudioEvent[] = [];
+  let finished: () => void = () => undefined;
+  const runEnded = new Promise<void>((r) => (finished = r));
+  session.emit = (e) => {
+    events.push(e);
+    if (e.type === 'train-status' && (e.status === 'done' || e.status === 'error')) finished();
+  };
+  return { events, runEnded };
+}
+
 /** The worker's commands as plain functions, in Node: a picked folder, a dataset, a short run. */
 describe('worker commands', () => {
   it('load a model from picked files, a dataset, train with checkpoints, generate in three modes, export and import', async () => {
-    const events: StudioEvent[] = [];
-    let finished: () => void = () => undefined;
-    const runEnded = new Promise<void>((r) => (finished = r));
-    session.emit = (e) => {
-      events.push(e);
-      if (e.type === 'train-status' && (e.status === 'done' || e.status === 'error')) finished();
-    };
-    const dir = join(FIXTURES_DIR, 'qwen3-tiny');
-    const files = readdirSync(dir).map((f) => ({ path: `qwen3-tiny/${f}`, file: new Blob([readFileSync(join(dir, f))]) }));
-    const spec = { kind: 'files' as const, name: 'qwen3-tiny', files };
+    const { events, runEnded } = recordEvents();
+    const spec = pickedFolder('qwen3-tiny');
     const info = await inspectModel(spec);
     expect(info.modelType).toBe('qwen3');
     expect(info.downloadBytes).toBeGreaterThan(0);
@@ -72,21 +82,9 @@ describe('worker commands', () => {
   });
 });
 
-/** A fixture folder as the files a user would pick. */
-function pickedFolder(name: string) {
-  const dir = join(FIXTURES_DIR, name);
-  return { kind: 'files' as const, name, files: readdirSync(dir).map((f) => ({ path: `${name}/${f}`, file: new Blob([readFileSync(join(dir, f))]) })) };
-}
-
 describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () => {
   it('estimates, trains from the pretrained weights, exports an adapter that records it, and imports it back', async () => {
-    const events: StudioEvent[] = [];
-    let finished: () => void = () => undefined;
-    const runEnded = new Promise<void>((r) => (finished = r));
-    session.emit = (e) => {
-      events.push(e);
-      if (e.type === 'train-status' && (e.status === 'done' || e.status === 'error')) finished();
-    };
+    const { events, runEnded } = recordEvents();
     await loadModel(pickedFolder('qwen3-tiny'));
     const lines = Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `tiny text ${i}` }));
     await loadDataset({ text: lines.join('\n'), fileName: 'd.jsonl', onError: 'stop', maxLength: 16, validationFraction: 0, seed: 1 });
@@ -131,9 +129,7 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
 describe('cancelling a model load', () => {
   it('stops at the next progress report with E509, and a new load works', async () => {
     const { cancelLoad } = await import('./modelCommands');
-    const dir = join(FIXTURES_DIR, 'llama-tiny');
-    const files = readdirSync(dir).map((f) => ({ path: f, file: new Blob([readFileSync(join(dir, f))]) }));
-    const spec = { kind: 'files' as const, name: 'llama-tiny', files };
+    const spec = pickedFolder('llama-tiny');
     session.emit = () => undefined;
     const loading = loadModel(spec);
     cancelLoad();
