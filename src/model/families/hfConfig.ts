@@ -44,16 +44,37 @@ export function checkActivation(modelType: string, cfg: HfConfig): void {
   if (act !== 'silu') unsupported(modelType, 'hidden_act', act, '"silu"');
 }
 
-/** rope_scaling: null, or the "llama3" rule of Llama 3.1/3.2. */
+/**
+ * The rotary settings as one object. transformers ≥ 5 writes them as `rope_parameters`
+ * ({ rope_theta, rope_type, and the scaling fields }); older configs as `rope_theta` beside
+ * `rope_scaling`. Both read the same: a config in either form gives the same ModelConfig.
+ */
+function ropeParameters(cfg: HfConfig): Record<string, unknown> | null {
+  const p = cfg.rope_parameters;
+  if (p === undefined || p === null) return null;
+  if (typeof p !== 'object' || Array.isArray(p)) throw new StudioError(ModelErrorCode.badConfig, `config.json: rope_parameters must be an object, got ${JSON.stringify(p)}`, 'check that the model folder holds an unmodified config.json from the Hub');
+  return p as Record<string, unknown>;
+}
+
+/** rope θ: rope_parameters.rope_theta (transformers ≥ 5), else rope_theta, else the family default. */
+export function ropeTheta(cfg: HfConfig, fallback: number): number {
+  const p = ropeParameters(cfg);
+  if (p && p.rope_theta !== undefined && p.rope_theta !== null) return optionalNumber(p, 'rope_theta', fallback);
+  return optionalNumber(cfg, 'rope_theta', fallback);
+}
+
+/** rope_scaling (or rope_parameters): none/"default", or the "llama3" rule of Llama 3.1/3.2. */
 export function ropeScaling(modelType: string, cfg: HfConfig, allowLlama3: boolean): Llama3RopeScaling | null {
-  const rs = cfg.rope_scaling as Record<string, unknown> | null | undefined;
+  const fromParameters = ropeParameters(cfg);
+  const key = fromParameters ? 'rope_parameters' : 'rope_scaling';
+  const rs = fromParameters ?? (cfg.rope_scaling as Record<string, unknown> | null | undefined);
   if (rs === undefined || rs === null) return null;
-  const type = rs.rope_type ?? rs.type;
+  const type = rs.rope_type ?? rs.type ?? (fromParameters ? 'default' : undefined); // rope_parameters may hold θ alone
   if (type === 'default') return null;
-  if (type !== 'llama3' || !allowLlama3) unsupported(modelType, 'rope_scaling.rope_type', type, allowLlama3 ? 'null, "default", "llama3"' : 'null, "default"');
+  if (type !== 'llama3' || !allowLlama3) unsupported(modelType, `${key}.rope_type`, type, allowLlama3 ? 'null, "default", "llama3"' : 'null, "default"');
   const num = (k: string) => {
     const v = rs[k];
-    if (typeof v !== 'number' || !(v > 0)) throw new StudioError(ModelErrorCode.badConfig, `config.json: rope_scaling.${k} must be a positive number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v > 0)) throw new StudioError(ModelErrorCode.badConfig, `config.json: ${key}.${k} must be a positive number, got ${JSON.stringify(v)}`);
     return v;
   };
   return {
@@ -93,7 +114,7 @@ export function commonConfig(modelType: ModelType, cfg: HfConfig, d: FamilyDefau
     headDim,
     vocabSize: requireInt(cfg, 'vocab_size'),
     rmsNormEps: optionalNumber(cfg, 'rms_norm_eps', 1e-6),
-    ropeTheta: optionalNumber(cfg, 'rope_theta', d.ropeTheta),
+    ropeTheta: ropeTheta(cfg, d.ropeTheta),
     ropeScaling: d.ropeScaling,
     tieWordEmbeddings: optionalBool(cfg, 'tie_word_embeddings', false),
     qkNorm: d.qkNorm,
@@ -101,6 +122,7 @@ export function commonConfig(modelType: ModelType, cfg: HfConfig, d: FamilyDefau
     maxPositionEmbeddings: optionalNumber(cfg, 'max_position_embeddings', d.maxPositionEmbeddings),
     bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null,
     eosTokenIds: eosIds(cfg),
-    torchDtype: typeof cfg.torch_dtype === 'string' ? cfg.torch_dtype : 'float32',
+    // transformers ≥ 4.56 writes `dtype`, earlier versions `torch_dtype`
+    torchDtype: typeof cfg.torch_dtype === 'string' ? cfg.torch_dtype : typeof cfg.dtype === 'string' ? cfg.dtype : 'float32',
   };
 }

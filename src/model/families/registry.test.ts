@@ -119,6 +119,19 @@ describe('llama', () => {
     expect(specParams(SMOLLM2_135M)).toBe(134_515_008);
   });
 
+  it('transformers 5 configs (rope_parameters, dtype) map to the same ModelConfig as the older form', () => {
+    const { rope_theta: theta, rope_scaling: scaling, torch_dtype: dtype, ...rest } = LLAMA_3_2_1B as Record<string, unknown>;
+    const v5 = { ...rest, dtype, rope_parameters: { ...(scaling as object), rope_theta: theta } };
+    expect(modelConfigFromHf(v5)).toEqual(modelConfigFromHf(LLAMA_3_2_1B));
+    const { rope_theta: qTheta, rope_scaling: _none, ...qRest } = QWEN3_0_6B as Record<string, unknown>;
+    const qwenV5 = { ...qRest, rope_parameters: { rope_theta: qTheta, rope_type: 'default' } };
+    expect(modelConfigFromHf(qwenV5)).toEqual(modelConfigFromHf(QWEN3_0_6B));
+    expect(modelConfigFromHf({ ...qRest, rope_parameters: { rope_theta: 5e5 } }).ropeTheta).toBe(5e5);
+    expectConfigError({ ...qRest, rope_parameters: { rope_theta: qTheta, rope_type: 'yarn', factor: 4 } }, ModelErrorCode.unsupportedOption, ['qwen3', 'rope_parameters.rope_type = "yarn"']);
+    expectConfigError({ ...rest, rope_parameters: { rope_type: 'llama3', rope_theta: theta } }, ModelErrorCode.badConfig, ['rope_parameters.factor']);
+    expectConfigError({ ...qRest, rope_parameters: [1] }, ModelErrorCode.badConfig, ['rope_parameters must be an object']);
+  });
+
   it('rope_scaling "default" means none; other types and incomplete llama3 blocks are refused', () => {
     expect(modelConfigFromHf({ ...SMOLLM2_135M, rope_scaling: { rope_type: 'default' } }).ropeScaling).toBeNull();
     expectConfigError({ ...SMOLLM2_135M, rope_scaling: { rope_type: 'yarn', factor: 4 } }, ModelErrorCode.unsupportedOption, ['rope_scaling.rope_type = "yarn"', '"llama3"']);

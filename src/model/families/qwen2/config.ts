@@ -1,5 +1,5 @@
 import type { ModelFamily } from '../family';
-import { commonConfig, unsupported } from '../hfConfig';
+import { commonConfig, ropeScaling, unsupported } from '../hfConfig';
 
 /** Qwen2 / Qwen2.5: biases on q, k and v; head_dim = hidden / heads. Missing keys take transformers' Qwen2Config defaults. */
 export const qwen2: ModelFamily = {
@@ -8,7 +8,6 @@ export const qwen2: ModelFamily = {
   examples: ['Qwen/Qwen2.5-0.5B-Instruct', 'Qwen/Qwen2.5-1.5B-Instruct'],
   fromHfConfig(cfg) {
     if (cfg.use_sliding_window === true) unsupported('qwen2', 'use_sliding_window', true, 'false');
-    if (cfg.rope_scaling) unsupported('qwen2', 'rope_scaling', cfg.rope_scaling, 'null');
-    return commonConfig('qwen2', cfg, { ropeTheta: 10_000, maxPositionEmbeddings: 32_768, qkNorm: false, qkvBias: true, ropeScaling: null });
+    return commonConfig('qwen2', cfg, { ropeTheta: 10_000, maxPositionEmbeddings: 32_768, qkNorm: false, qkvBias: true, ropeScaling: ropeScaling('qwen2', cfg, false) });
   },
 };

@@ -1,5 +1,5 @@
 import type { ModelFamily } from '../family';
-import { commonConfig, unsupported } from '../hfConfig';
+import { commonConfig, ropeScaling, unsupported } from '../hfConfig';
 
 /** Qwen3 dense models: q/k RMSNorm per head before RoPE, an explicit head_dim, no biases. Missing keys take transformers' Qwen3Config defaults. */
 export const qwen3: ModelFamily = {
@@ -9,8 +9,7 @@ export const qwen3: ModelFamily = {
   fromHfConfig(cfg) {
     if (cfg.attention_bias === true) unsupported('qwen3', 'attention_bias', true, 'false');
     if (cfg.use_sliding_window === true) unsupported('qwen3', 'use_sliding_window', true, 'false');
-    if (cfg.rope_scaling) unsupported('qwen3', 'rope_scaling', cfg.rope_scaling, 'null');
     // transformers' Qwen3Config defaults head_dim to 128, not hidden_size / num_attention_heads.
-    return commonConfig('qwen3', cfg, { headDim: 128, ropeTheta: 10_000, maxPositionEmbeddings: 32_768, qkNorm: true, qkvBias: false, ropeScaling: null });
+    return commonConfig('qwen3', cfg, { headDim: 128, ropeTheta: 10_000, maxPositionEmbeddings: 32_768, qkNorm: true, qkvBias: false, ropeScaling: ropeScaling('qwen3', cfg, false) });
   },
 };
