@@ -15,7 +15,8 @@ export const CE_BUDGET_BYTES = 64 * 2 ** 20;
 
 /**
  * Mean cross entropy of the head over supervised tokens, with dL/dh, never holding the (N, V)
- * logits at once (chunks of rows). One instance per (max N, C, V).
+ * logits at once (chunks of rows). One instance per (max N, C, V). Heads that run one after the
+ * other may share one logits scratch (`shareScratchWith`): each keeps its own targets and losses.
  */
 export class LossHead {
   private constructor(
@@ -30,15 +31,16 @@ export class LossHead {
     readonly loss: Tensor,
   ) {}
 
-  static async create(gpu: Gpu, maxRows: number, C: number, V: number): Promise<LossHead> {
-    const chunkRows = crossEntropyChunkRows({ N: maxRows, C, V, budgetBytes: CE_BUDGET_BYTES, maxBindingBytes: gpu.caps.limits.maxStorageBufferBindingSize, offsetAlignment: gpu.caps.limits.minStorageBufferOffsetAlignment });
+  static async create(gpu: Gpu, maxRows: number, C: number, V: number, shareScratchWith?: LossHead): Promise<LossHead> {
+    const shared = shareScratchWith && shareScratchWith.maxRows === maxRows && shareScratchWith.C === C && shareScratchWith.V === V ? shareScratchWith : null;
+    const chunkRows = shared?.chunkRows ?? crossEntropyChunkRows({ N: maxRows, C, V, budgetBytes: CE_BUDGET_BYTES, maxBindingBytes: gpu.caps.limits.maxStorageBufferBindingSize, offsetAlignment: gpu.caps.limits.minStorageBufferOffsetAlignment });
     return new LossHead(
       gpu,
       maxRows,
       C,
       V,
       chunkRows,
-      await createCrossEntropyScratch(gpu, chunkRows, C, V),
+      shared?.scratch ?? (await createCrossEntropyScratch(gpu, chunkRows, C, V)),
       await gpu.createTensor('ce.targets', [maxRows], 'i32'),
       await gpu.createTensor('ce.lossPerRow', [maxRows]),
       await gpu.createTensor('ce.loss', [1]),

@@ -140,6 +140,8 @@ export class ShadowPeftModel {
     const many = (name: string, n: number, width = C) => Promise.all(Array.from({ length: n }, (_, i) => t(`${name}.${i}`, width)));
     const V = this.base.config.vocabSize;
     const states = await many('s', Math.max(L - 1, 1));
+    // The base and shadow losses run one after the other: one (chunk, V) logits scratch serves both.
+    const baseLoss = await LossHead.create(gpu, N, C, V);
     const dx = await t('dx');
     const ds = await t('ds');
     const u32 = (name: string, n: number) => gpu.createTensor(name, [n], 'u32');
@@ -165,8 +167,8 @@ export class ShadowPeftModel {
       dsCE: await t('ds.ce'),
       normScratch: await gpu.createTensor('shadow.norm.scratch', [rmsnormScratchElements(N, Cs)]),
       frozenDw: await gpu.createTensor('frozen.dw', [C]),
-      baseLoss: await LossHead.create(gpu, N, C, V),
-      shadowLoss: await LossHead.create(gpu, N, C, V),
+      baseLoss,
+      shadowLoss: await LossHead.create(gpu, N, C, V, baseLoss),
     };
   }
 
