@@ -263,6 +263,6 @@ export interface StudioWorkerApi {
   importAdapter(files: AdapterFilesPayload, explicitShadow?: ExplicitShadowSettings | null): Promise<{ shadow: ShadowConfig; baseModel: string | null }>;
   listCheckpoints(): Promise<CheckpointInfo[]>;
   deleteCheckpoint(id: string): Promise<void>;
-  /** Optional (asked for by the Adapters screen): the adapter files of a stored checkpoint, without resuming it. */
-  exportCheckpoint?(id: string, dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload>;
+  /** The adapter files of a stored checkpoint, without resuming it. */
+  exportCheckpoint(id: string, dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload>;
 }

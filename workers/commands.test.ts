@@ -9,7 +9,8 @@ import { loadDataset } from './dataCommands';
 import { generateText } from './generateCommands';
 import { inspectModel, loadModel } from './modelCommands';
 import { session } from './session';
-import { estimate, listCheckpoints, pause, stop, train } from './trainCommands';
+import { estimate, exportCheckpoint, listCheckpoints, pause, stop, train } from './trainCommands';
+import { parseSafetensors } from '../src/model/safetensors/parse';
 import { shadowConfig } from '../src/shadow/config';
 import { fixtureAdapterFiles } from '../src/shadow/testing/fixtureAdapter';
 
@@ -76,6 +77,14 @@ describe('worker commands', () => {
       expect(r.mode).toBe(mode);
     }
     const exported = await exportAdapter('F32');
+    // The newest checkpoint, exported straight from IndexedDB, holds the same adapter as the GPU.
+    const newest = [...checkpoints].sort((x, y) => y.step - x.step)[0]!;
+    expect(newest.step).toBe(steps.length);
+    const fromCheckpoint = await exportCheckpoint(newest.id, 'F32');
+    expect(fromCheckpoint.configJson).toBe(exported.configJson);
+    const tensorsOf = (b: ArrayBuffer) => [...parseSafetensors(new Uint8Array(b)).tensors].map(([k, t]) => [k, Array.from(t.data)]);
+    expect(tensorsOf(fromCheckpoint.safetensors)).toEqual(tensorsOf(exported.safetensors));
+    expect(parseSafetensors(new Uint8Array(fromCheckpoint.safetensors)).metadata).toMatchObject({ base_model: 'qwen3-tiny', checkpoint: newest.id, optimizer_steps: String(newest.step) });
     const imported = await importAdapter(exported);
     expect(imported.baseModel).toBe('qwen3-tiny');
     expect(imported.shadow.injection_hidden_size).toBe(4);

@@ -16,7 +16,7 @@ import { cancelGeneration, generateText, promptIds } from './generateCommands';
 import { cancelLoad, inspectModel, loadModel } from './modelCommands';
 import { runSelfTest } from './selfTest/index';
 import { getGpu, requireModel, session } from './session';
-import { deleteCheckpoint, estimate, evaluate, listCheckpoints, pause, resume, stop, train } from './trainCommands';
+import { deleteCheckpoint, estimate, evaluate, exportCheckpoint, listCheckpoints, pause, resume, stop, train } from './trainCommands';
 
 /** Errors cross the boundary as plain coded objects so the UI can show the message and the hint. */
 function coded<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T): (...args: A) => Promise<T> {
@@ -79,6 +79,7 @@ const api: StudioWorkerApi = {
   importAdapter: coded(importAdapter),
   listCheckpoints: coded(listCheckpoints),
   deleteCheckpoint: coded(deleteCheckpoint),
+  exportCheckpoint: coded(exportCheckpoint),
 };
 
 Comlink.expose(api);

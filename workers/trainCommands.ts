@@ -22,7 +22,8 @@ import type { RunConfig } from '../src/train/runConfig';
 import { runConfig } from '../src/train/runConfig';
 import { plannedSteps, stepsPerEpoch } from '../src/train/stepPlan';
 import { Trainer } from '../src/train/trainer';
-import type { CheckpointInfo, Estimate, LayerStates, TrainingSettings } from './api';
+import { checkpointAdapterFiles } from '../src/train/checkpointExport';
+import type { AdapterFilesPayload, CheckpointInfo, Estimate, LayerStates, TrainingSettings } from './api';
 import { resetSteppers } from './generateCommands';
 import { sourceOf } from './modelCommands';
 import { requireDataset, requireModel, session } from './session';
@@ -285,4 +286,12 @@ export async function listCheckpoints(): Promise<CheckpointInfo[]> {
 
 export async function deleteCheckpoint(id: string): Promise<void> {
   await (await checkpointStore()).deleteCheckpoint(id);
+}
+
+/** A stored checkpoint's adapter as the two official files, without resuming it (a running run is left alone). */
+export async function exportCheckpoint(id: string, dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload> {
+  const { gpu, model } = requireModel();
+  const ck = await (await checkpointStore()).loadCheckpoint(id);
+  const files = checkpointAdapterFiles(ck, model.config, gpu.caps.limits.maxStorageBufferBindingSize, dtype);
+  return { configJson: files.configJson, safetensors: files.safetensors.slice().buffer };
 }

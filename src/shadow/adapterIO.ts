@@ -11,7 +11,9 @@ import { ShadowErrorCode } from './errors';
 import type { ExplicitShadow } from './explicitShadow';
 import { explicitShadowFromMetadata, explicitShadowMetadata } from './explicitShadow';
 import { ShadowPeftModel } from './shadowModel';
-import type { ShadowTensors } from './shadowParams';
+import type { ShadowConfig } from './config';
+import type { ResolvedShadow } from './resolve';
+import type { GpuParamSpec, ShadowTensors } from './shadowParams';
 import { EMBED_KEY, PROJECTION_KEY } from './shadowParams';
 
 /** Written into the safetensors __metadata__ of every adapter the studio saves. */
@@ -29,31 +31,45 @@ export interface AdapterFiles {
  * layout: one Float32Array per official key, the per-slot injection tensors stacked into (L−1, …).
  */
 export async function readAdapterLayout(model: ShadowPeftModel, tensors: ShadowTensors): Promise<Map<string, Float32Array>> {
+  const parts = new Map<string, Float32Array>();
+  for (const s of model.specs) parts.set(s.name, await model.gpu.read(tensors.byName.get(s.name)!));
+  return fileLayout(model.resolved, model.specs, parts);
+}
+
+/** GPU tensors' values by GPU tensor name → the file's layout (one array per official key). */
+export function fileLayout(resolved: ResolvedShadow, specs: readonly GpuParamSpec[], parts: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
   const values = new Map<string, Float32Array>();
-  for (const t of adapterTensors(model.resolved)) values.set(t.key, new Float32Array(numelOf(t.shape)));
-  for (const s of model.specs) {
-    const data = await model.gpu.read(tensors.byName.get(s.name)!);
-    values.get(s.fileKey)!.set(data, s.fileOffset);
-  }
+  for (const t of adapterTensors(resolved)) values.set(t.key, new Float32Array(numelOf(t.shape)));
+  for (const s of specs) values.get(s.fileKey)!.set(parts.get(s.name)!, s.fileOffset);
   return values;
+}
+
+export interface SaveOptions {
+  dtype?: 'F32' | 'BF16';
+  baseModelId: string;
+  extraMetadata?: Record<string, string>;
 }
 
 /**
  * Reads every adapter tensor back from the GPU and writes the two official files. The stacked
  * injection tensors (L−1, C, R) / (L−1, R, C) are assembled from the per-slot GPU tensors.
  */
-export async function saveAdapter(model: ShadowPeftModel, opts: { dtype?: 'F32' | 'BF16'; baseModelId: string; extraMetadata?: Record<string, string> }): Promise<AdapterFiles> {
+export async function saveAdapter(model: ShadowPeftModel, opts: SaveOptions): Promise<AdapterFiles> {
+  return adapterFiles(model.resolved, model.config, model.explicit, await readAdapterLayout(model, model.params), opts);
+}
+
+/** The two official files from adapter values in the file layout (from the GPU, or from a stored checkpoint). */
+export function adapterFiles(resolved: ResolvedShadow, config: ShadowConfig, explicitShadow: ExplicitShadow | null, values: ReadonlyMap<string, Float32Array>, opts: SaveOptions): AdapterFiles {
   const dtype = opts.dtype ?? 'F32';
-  const values = await readAdapterLayout(model, model.params);
   for (const [key, v] of values) {
     if (!v.every(Number.isFinite)) {
       throw new StudioError(ShadowErrorCode.adapterFormat, `adapter tensor '${key}' holds NaN or infinite values; refusing to save it`, 'resume from the last good checkpoint and lower the learning rate');
     }
   }
-  const tensors: TensorToWrite[] = adapterTensors(model.resolved).map((t) => ({ name: t.key, dtype, shape: [...t.shape], data: fromFloat32(values.get(t.key)!, dtype) }));
-  const explicit = model.explicit ? explicitShadowMetadata(model.explicit) : {};
+  const tensors: TensorToWrite[] = adapterTensors(resolved).map((t) => ({ name: t.key, dtype, shape: [...t.shape], data: fromFloat32(values.get(t.key)!, dtype) }));
+  const explicit = explicitShadow ? explicitShadowMetadata(explicitShadow) : {};
   const metadata = { format: 'pt', shadowpeft_studio_format_version: ADAPTER_FORMAT_VERSION, base_model: opts.baseModelId, ...explicit, ...opts.extraMetadata };
-  return { configJson: shadowConfigJson(model.config), safetensors: serializeSafetensors(tensors, metadata) };
+  return { configJson: shadowConfigJson(config), safetensors: serializeSafetensors(tensors, metadata) };
 }
 
 /** Strictly loads adapter tensors (f32, bf16 or f16) into a model of the matching configuration. */

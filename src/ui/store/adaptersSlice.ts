@@ -4,7 +4,7 @@ import type { ShadowConfig } from '../../shadow/config';
 import { buildAdapterZip, CARD_FILE, CONFIG_FILE, HISTORY_FILE, readAdapterUpload, WEIGHTS_FILE } from '../lib/adapterZip';
 import { fileSafe, saveBlob } from '../lib/download';
 import { buildModelCard, lossHistoryCsv } from '../lib/modelCard';
-import { exportCheckpoint, studioWorker, toErrorInfo, transferring } from '../worker/client';
+import { studioWorker, toErrorInfo, transferring } from '../worker/client';
 import type { StudioState } from './store';
 
 export interface AdaptersState {
@@ -110,16 +110,10 @@ export const createAdaptersSlice: StateCreator<StudioState, [], [], AdaptersSlic
     downloadCheckpointZip: async (c, dtype) => {
       patch({ exportStatus: 'exporting', exportError: null, busyId: c.id });
       try {
-        const payload = await exportCheckpoint(c.id, dtype);
+        const payload = await studioWorker().exportCheckpoint(c.id, dtype);
         saveZip(payload, dtype, `${c.runId.slice(0, 8)}-step${c.step}`);
       } catch (e) {
-        const info = toErrorInfo(e);
-        // a worker without the optional exportCheckpoint answers with a plain TypeError
-        const missing = info.code === 'E000' && /not a function|undefined/i.test(info.message);
-        patch({
-          exportStatus: 'error',
-          exportError: missing ? { code: 'E840', message: 'this build cannot export a stored checkpoint directly', hint: 'resume the checkpoint, pause the run, then use “Download .zip” above' } : info,
-        });
+        patch({ exportStatus: 'error', exportError: toErrorInfo(e) });
       } finally {
         patch({ busyId: null });
       }

@@ -3,7 +3,7 @@
  * the store's actions, which call this client.
  */
 import * as Comlink from 'comlink';
-import type { AdapterFilesPayload, StudioEvent, StudioWorkerApi, WorkerErrorInfo } from '../../../workers/api';
+import type { StudioEvent, StudioWorkerApi, WorkerErrorInfo } from '../../../workers/api';
 
 let remote: Comlink.Remote<StudioWorkerApi> | null = null;
 
@@ -40,8 +40,3 @@ export function transferring<T>(value: T, buffers: Transferable[]): T {
   return Comlink.transfer(value, buffers);
 }
 
-/** The optional exportCheckpoint of the API (a worker without it rejects with a TypeError). */
-export function exportCheckpoint(id: string, dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload> {
-  const remote = studioWorker() as unknown as { exportCheckpoint: (id: string, dtype: 'F32' | 'BF16') => Promise<AdapterFilesPayload> };
-  return remote.exportCheckpoint(id, dtype);
-}
