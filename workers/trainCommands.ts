@@ -1,5 +1,7 @@
 import { StudioError } from '../src/engine/errors';
-import { estimateMemory } from '../src/model/memory';
+import { estimateMemory, plannedBytes } from '../src/model/memory';
+import { gpuParamSpecs } from '../src/shadow/shadowParams';
+import { shadowWorkspaceSizes } from '../src/shadow/shadowWorkspace';
 import type { ModelSource } from '../src/model/sources/source';
 import type { ExplicitShadow } from '../src/shadow/explicitShadow';
 import { loadPretrainedShadow, readExplicitShadow } from '../src/shadow/explicitShadow';
@@ -240,10 +242,16 @@ export async function estimate(settings: TrainingSettings): Promise<Estimate> {
   const data = requireDataset();
   const arch = baseArchitectureOf(base.config);
   const explicit = (await explicitOf(settings))?.explicit ?? null;
-  const trainable = shadowParamBreakdown(resolveShadowOn(settings.shadow, base.config, explicit)).total;
+  const resolved = resolveShadowOn(settings.shadow, base.config, explicit);
+  const trainable = shadowParamBreakdown(resolved).total;
   const maxT = Math.max(2, ...data.train.map((e) => e.inputIds.length));
-  const mem = estimateMemory(base.config, { limits: gpu.caps.limits, features: gpu.caps.features }, { B: settings.microBatchSize, T: maxT, training: true, storage: base.weights.storage });
-  const adapter = trainable * 4 * 4; // parameters, gradients and two Adam moments, all f32
+  const caps = { limits: gpu.caps.limits, features: gpu.caps.features };
+  const mem = estimateMemory(base.config, caps, { B: settings.microBatchSize, T: maxT, training: true, storage: base.weights.storage });
+  // From the allocators' own size tables: the adapter's tensors four times (parameters, gradients,
+  // two Adam moments, all f32) and what the ShadowPEFT workspace adds to the base's.
+  const adapterEntries = gpuParamSpecs(resolved, caps.limits.maxStorageBufferBindingSize).map((s) => ({ name: s.name, shape: s.shape, dtype: 'f32' as const }));
+  const adapter = 4 * plannedBytes(adapterEntries, caps);
+  const shadowActivations = plannedBytes(shadowWorkspaceSizes(resolved, settings.microBatchSize, maxT), caps);
   const steps = stepsPerEpoch(data.train.length, settings.microBatchSize, settings.gradientAccumulation);
   const tokensPerEpoch = data.train.reduce((a, e) => a + e.inputIds.length, 0);
   let msPerStep: number | null = null;
@@ -260,7 +268,7 @@ export async function estimate(settings: TrainingSettings): Promise<Estimate> {
     msPerStep = (performance.now() - t0) * settings.gradientAccumulation;
   }
   return {
-    memory: { weights: mem.weights, adapter, activations: mem.activations + mem.lossHead, total: mem.total + adapter },
+    memory: { weights: mem.weights, adapter, activations: mem.activations + mem.lossHead + shadowActivations, total: mem.total + adapter + shadowActivations },
     trainableParameters: trainable,
     loraEquivalentRank: loraEquivalentRank(arch, trainable),
     tokensPerEpoch,

@@ -64,7 +64,8 @@ export interface MemoryBudget {
   fraction?: number;
 }
 
-interface SizeEntry {
+/** One tensor of a size table: what an allocator creates, and what the memory estimate counts. */
+export interface SizeEntry {
   name: string;
   shape: readonly number[];
   dtype: DType;
@@ -122,6 +123,11 @@ export function checkpointDtypeOf(c: ModelConfig): SafetensorsDtype {
   return 'F32';
 }
 
+/** Bytes of a size table as the allocator lays it out (each tensor on the storage-offset alignment). */
+export function plannedBytes(entries: readonly SizeEntry[], caps: MemoryCaps): number {
+  return entries.reduce((arena, e) => arena.add(e.name, e.shape, e.dtype), new Arena('estimate')).plannedBytes(caps.limits.minStorageBufferOffsetAlignment);
+}
+
 export function estimateMemory(config: ModelConfig, caps: MemoryCaps, plan: MemoryPlan): MemoryEstimate {
   const { B, T, training } = plan;
   for (const [key, v] of [['B', B], ['T', T], ['maxT', plan.maxT ?? 1]] as const) {
@@ -135,8 +141,7 @@ export function estimateMemory(config: ModelConfig, caps: MemoryCaps, plan: Memo
   const headEntries = (plan.lossHead ?? training) ? lossHeadSizes(config, B * T, caps, training) : [];
   const kvEntries = plan.maxT !== undefined ? kvCacheSizes(config, B, plan.maxT) : [];
 
-  const align = caps.limits.minStorageBufferOffsetAlignment;
-  const planned = (entries: SizeEntry[]) => entries.reduce((arena, e) => arena.add(e.name, e.shape, e.dtype), new Arena('estimate')).plannedBytes(align);
+  const planned = (entries: SizeEntry[]) => plannedBytes(entries, caps);
   const weights = planned(weightEntries);
   const activations = planned(activationEntries);
   const lossHead = planned(headEntries);

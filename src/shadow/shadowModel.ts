@@ -2,19 +2,17 @@ import { embeddingForwardParts } from '../engine/kernels/embedding/embedding';
 import { embeddingBackward, groupTokenIds } from '../engine/kernels/embedding/embeddingBackward';
 import { addScaledInPlace } from '../engine/kernels/elementwise/elementwise';
 import { matmul } from '../engine/kernels/matmul/matmul';
-import { rmsnormBackward, rmsnormForward, rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
+import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm/rmsnorm';
 import type { Gpu } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
 import type { TokenBatch } from '../model/batch';
-import type { CausalLM, ModelWorkspace } from '../model/causalLM';
+import type { CausalLM } from '../model/causalLM';
 import type { BatchInputs } from '../model/decoderLayer';
 import type { KvCache } from '../model/kvCache';
 import { layerBackward, layerForward } from '../model/decoderLayer';
 import type { LayerDims } from '../model/layerDims';
-import type { LayerWorkspace } from '../model/layerWorkspace';
 import { modelInvFreq } from '../model/rope';
-import { createLayerWorkspace } from '../model/layerWorkspace';
-import { LossHead, shiftLabels } from '../model/lossHead';
+import { shiftLabels } from '../model/lossHead';
 import type { ShadowConfig } from './config';
 import type { ExplicitShadow } from './explicitShadow';
 import { explicitShadowModelConfig } from './explicitShadow';
@@ -25,41 +23,10 @@ import type { GpuParamSpec, ShadowTensors } from './shadowParams';
 import { allocateShadowTensors, gpuParamSpecs } from './shadowParams';
 import type { DropoutStep } from './slotOps';
 import { injectBackward, injectForward, updateBackward, updateForward } from './slotOps';
-import type { SlotWorkspace } from './slotWorkspace';
-import { createSlotWorkspace } from './slotWorkspace';
+import type { ShadowWorkspace } from './shadowWorkspace';
+import { createShadowWorkspace } from './shadowWorkspace';
 
-/** Everything one training or evaluation pass of B×T tokens needs on the GPU. */
-export interface ShadowWorkspace {
-  B: number;
-  T: number;
-  base: ModelWorkspace;
-  shadowLayer: LayerWorkspace;
-  slot: SlotWorkspace;
-  /** hs[0] = embeddings, hs[ℓ] = residual stream entering layer ℓ (before injection), hs[L] = final stream */
-  hs: Tensor[];
-  /** states[k] = sᵏ, k = 0 … L−2 (the last slot's output is never read) */
-  states: Tensor[];
-  /** shadow backbone residual stream at each of its layer boundaries (N_s + 1) */
-  shadowRes: Tensor[];
-  sx: Tensor; // (N, C_s) shadow backbone stream
-  /** (N, C_s) the normed shadow output before the width projection; states[0] itself without one */
-  sy: Tensor;
-  /** (N, C_s) dL/d(sy) (= ds without a projection) and the shadow stream's gradient (= dx when C_s = C) */
-  sdy: Tensor;
-  sdx: Tensor;
-  /** Token positions grouped by id, for the gradient of an explicit shadow's own embeddings. */
-  idGroups: { unique: Tensor; offsets: Tensor; positions: Tensor } | null;
-  xt: Tensor; // (N, C) recomputed injected stream h̃
-  dh: Tensor; // (N, C) dL/d(final normed h), then the backward's stream gradient
-  dx: Tensor; // (N, C)
-  ds: Tensor; // (N, C) gradient of the current state
-  dsPrev: Tensor; // (N, C)
-  dsCE: Tensor; // (N, C) λ · dL_shadow/ds⁰
-  normScratch: Tensor;
-  frozenDw: Tensor;
-  baseLoss: LossHead;
-  shadowLoss: LossHead;
-}
+export type { ShadowWorkspace } from './shadowWorkspace';
 
 /** Hooks into the forward for inspection: called while slot k's tensors are still in the workspace. */
 export interface SlotObserver {
@@ -129,47 +96,8 @@ export class ShadowPeftModel {
     return model;
   }
 
-  async createWorkspace(B: number, T: number): Promise<ShadowWorkspace> {
-    const gpu = this.gpu;
-    const N = B * T;
-    const r = this.resolved;
-    const C = r.C;
-    const Cs = r.backbone.C;
-    const L = r.L;
-    const t = (name: string, width = C) => gpu.createTensor(name, [N, width]);
-    const many = (name: string, n: number, width = C) => Promise.all(Array.from({ length: n }, (_, i) => t(`${name}.${i}`, width)));
-    const V = this.base.config.vocabSize;
-    const states = await many('s', Math.max(L - 1, 1));
-    // The base and shadow losses run one after the other: one (chunk, V) logits scratch serves both.
-    const baseLoss = await LossHead.create(gpu, N, C, V);
-    const dx = await t('dx');
-    const ds = await t('ds');
-    const u32 = (name: string, n: number) => gpu.createTensor(name, [n], 'u32');
-    return {
-      B,
-      T,
-      base: await this.base.createWorkspace(B, T, true),
-      shadowLayer: await createLayerWorkspace(gpu, 'shadow.ws', this.dims, B, T, true),
-      slot: await createSlotWorkspace(gpu, r, N, true),
-      hs: await many('h', L + 1),
-      states,
-      shadowRes: await many('shadow.res', r.backbone.N + 1, Cs),
-      sx: await t('shadow.x', Cs),
-      sy: r.projection ? await t('shadow.y', Cs) : states[0]!,
-      sdy: r.projection ? await t('shadow.dy', Cs) : ds,
-      sdx: Cs === C ? dx : await t('shadow.dx', Cs),
-      idGroups: r.ownEmbeddingRows === null ? null : { unique: await u32('shadow.ids.unique', N), offsets: await u32('shadow.ids.offsets', N + 1), positions: await u32('shadow.ids.positions', N) },
-      xt: await t('h.injected'),
-      dh: await t('dh'),
-      dx,
-      ds,
-      dsPrev: await t('ds.prev'),
-      dsCE: await t('ds.ce'),
-      normScratch: await gpu.createTensor('shadow.norm.scratch', [rmsnormScratchElements(N, Cs)]),
-      frozenDw: await gpu.createTensor('frozen.dw', [C]),
-      baseLoss,
-      shadowLoss: await LossHead.create(gpu, N, C, V, baseLoss),
-    };
+  createWorkspace(B: number, T: number): Promise<ShadowWorkspace> {
+    return createShadowWorkspace(this.gpu, this.base, this.resolved, B, T);
   }
 
   private shadowInputs(inp: BatchInputs): BatchInputs {

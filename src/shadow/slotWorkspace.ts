@@ -33,17 +33,20 @@ export interface SlotWorkspace {
   lnScratch: Tensor;
 }
 
-export async function createSlotWorkspace(gpu: Gpu, r: ResolvedShadow, N: number, withBackward: boolean): Promise<SlotWorkspace> {
+/** The size table of createSlotWorkspace (f32 tensors, names as the SlotWorkspace fields). */
+export function slotWorkspaceSizes(r: ResolvedShadow, N: number, withBackward: boolean): { name: keyof SlotWorkspace; shape: number[] }[] {
   const { C, R, G } = r;
   const sizes: Record<keyof SlotWorkspace, number[]> = {
     delta: [N, C], zPre: [N, R], z: [N, R], u: [N, C], t1: [N, G], at: [N, G], atDrop: [N, G], t: [N, C], g1: [N, G], ag: [N, G], g2: [N, C], gamma: [N, C],
     dz: [N, R], dzPre: [N, R], dDelta: [N, C], du: [N, C], dt: [N, C], dGamma: [N, C], dAtDrop: [N, G], dAt: [N, G], dT1: [N, G], dG2: [N, C], dAg: [N, G], dG1: [N, G],
     lnScratch: [layernormScratchElements(N, C)],
   };
+  const backwardOnly = (name: string) => (name.startsWith('d') && name !== 'delta') || name === 'lnScratch';
+  return (Object.entries(sizes) as [keyof SlotWorkspace, number[]][]).filter(([name]) => withBackward || !backwardOnly(name)).map(([name, shape]) => ({ name, shape }));
+}
+
+export async function createSlotWorkspace(gpu: Gpu, r: ResolvedShadow, N: number, withBackward: boolean): Promise<SlotWorkspace> {
   const out: Partial<SlotWorkspace> = {};
-  for (const [name, shape] of Object.entries(sizes) as [keyof SlotWorkspace, number[]][]) {
-    if (!withBackward && (name.startsWith('d') && name !== 'delta' || name === 'lnScratch')) continue;
-    out[name] = await gpu.createTensor(`slot.${name}`, shape);
-  }
+  for (const { name, shape } of slotWorkspaceSizes(r, N, withBackward)) out[name] = await gpu.createTensor(`slot.${name}`, shape);
   return out as SlotWorkspace;
 }
