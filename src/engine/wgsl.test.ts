@@ -9,6 +9,16 @@ describe('renderWgsl', () => {
     expect(renderWgsl(src, { T: 'f16' }, { Y: true })).toBe('a f16\ny\nz');
     expect(renderWgsl(src, { T: 'u32' }, {})).toBe('a u32\nneither\nz');
   });
+  it('splices shared pieces with their own values; the kernel\'s values and #ifs apply inside them', () => {
+    const includes = { sum: 'fn s(v: {{T}}) -> {{T}} { return v; }', gate: '#if M\nmasked {{U}}\n#endif', outer: 'before\n#include gate\nafter' };
+    expect(renderWgsl('a\n#include sum T=vec2<f32>\nb', {}, {}, includes)).toBe('a\nfn s(v: vec2<f32>) -> vec2<f32> { return v; }\nb');
+    expect(renderWgsl('#include outer', { U: 'u32' }, { M: true }, includes)).toBe('before\nmasked u32\nafter');
+    expect(renderWgsl('#include outer', { U: 'u32' }, {}, includes)).toBe('before\nafter');
+    expect(() => renderWgsl('#include nothing', {}, {}, includes)).toThrow(/no shared piece 'nothing'/);
+    expect(() => renderWgsl('#include sum T', {}, {}, includes)).toThrow(/malformed include/);
+    expect(() => renderWgsl('#include loop', {}, {}, { loop: '#include loop' })).toThrow(/includes itself/);
+    expect(() => renderWgsl('#include sum', {}, {}, includes)).toThrow(/no value for \{\{T\}\}/);
+  });
   it('refuses unknown values and unbalanced blocks', () => {
     expect(() => renderWgsl('{{MISSING}}')).toThrow(/no value for \{\{MISSING\}\}/);
     expect(() => renderWgsl('#if A\nx')).toThrow(/unterminated/);

@@ -44,13 +44,7 @@ var<workgroup> q_row: array<f32, HS_MAX>;
 var<workgroup> dout_row: array<f32, HS_MAX>;
 var<workgroup> tile_ds: array<f32, WG>;
 
-fn key_visible(b: u32, s: u32) -> bool {
-#if MASK
-  return mask[b * p.maxT + s] != 0u;
-#else
-  return true;
-#endif
-}
+#include key_visible
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -47,20 +47,7 @@
 // Threads per workgroup: a power of two ≤ 256 (the tree reductions halve it).
 override WG: u32 = 256;
 
-var<workgroup> red: array<vec3<f32>, 256>;
-
-// Sums v over the workgroup (every lane); every invocation gets the totals. Call in uniform control flow.
-fn workgroup_sum(tid: u32, v: vec3<f32>) -> vec3<f32> {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (tid < s) { red[tid] += red[tid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier(); // nobody overwrites red[0] before everyone has read it
-  return total;
-}
+#include workgroup_sum SUM_T=vec3<f32>
 
 #if !REDUCE_DWDB
 // mean of row `base` (first pass over the row).

@@ -43,20 +43,7 @@
 // Threads per workgroup: a power of two ≤ 256 (the tree reductions halve it).
 override WG: u32 = 256;
 
-var<workgroup> red: array<vec2<f32>, 256>;
-
-// Sums v over the workgroup (both lanes); every invocation gets the totals. Call in uniform control flow.
-fn workgroup_sum(tid: u32, v: vec2<f32>) -> vec2<f32> {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (tid < s) { red[tid] += red[tid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier(); // nobody overwrites red[0] before everyone has read it
-  return total;
-}
+#include workgroup_sum SUM_T=vec2<f32>
 
 #if FORWARD
 @compute @workgroup_size(WG)

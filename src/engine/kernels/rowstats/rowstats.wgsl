@@ -19,24 +19,11 @@
 
 override WG: u32 = 256;
 
-var<workgroup> partial: array<vec3<f32>, WG>;
-
 fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
-// Sum of `v` over the workgroup; every invocation gets the total.
-fn workgroup_sum(lid: u32, v: vec3<f32>) -> vec3<f32> {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { partial[lid] = partial[lid] + partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier(); // the next call may overwrite partial[0]
-  return total;
-}
+#include workgroup_sum SUM_T=vec3<f32>
 
 // ---------------------------------------------------------------- norm and mean
 @group(0) @binding(1) var<storage, read_write> nm_x: array<f32>;
