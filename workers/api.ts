@@ -224,6 +224,8 @@ export type StudioEvent =
   /** a problem that does not stop the run (a checkpoint could not be written) */
   | { type: 'train-warning'; step: number; error: WorkerErrorInfo }
   | { type: 'train-status'; status: 'running' | 'paused' | 'stopped' | 'done' | 'error'; reason?: string; error?: WorkerErrorInfo }
+  /** a fresh run with an explicit shadow reads its pretrained weights first (bytes of one file) */
+  | { type: 'shadow-load-progress'; file: string; loaded: number; total: number | null }
   | { type: 'sample'; step: number; prompt: string; text: string }
   /** the layer statistics of the fixed probe prompt, after each evaluation (the Inspect screen's "over training") */
   | { type: 'inspect-snapshot'; step: number; prompt: string; states: LayerStates }

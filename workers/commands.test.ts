@@ -109,6 +109,7 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
     await runEnded;
     expect(events.find((e) => e.type === 'train-status' && e.status === 'error')).toBeUndefined();
     expect(events.filter((e) => e.type === 'train-step').length).toBe(2);
+    expect(events.find((e) => e.type === 'shadow-load-progress')).toMatchObject({ file: 'model.safetensors' });
     const exported = await exportAdapter('F32');
     const imported = await importAdapter(exported);
     expect(session.shadow!.explicit!.id).toBe('explicit-llama-w36');

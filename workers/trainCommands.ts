@@ -177,7 +177,7 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
   const shadow = await ShadowPeftModel.create(base, config.shadow, config.seed, config.explicitShadow ?? null);
   const optimizer = await ShadowOptimizer.create(shadow);
   if (ck) restoreCheckpoint(ck, shadow, optimizer, { baseModelId: requireModel().source.id, datasetFingerprint: data.summary.fingerprint });
-  else if (explicit) await loadPretrainedShadow(shadow, explicit.source);
+  else if (explicit) await loadPretrainedShadow(shadow, explicit.source, (p) => session.emit({ type: 'shadow-load-progress', ...p }));
   session.shadow = shadow;
   resetSteppers();
   const controller = new TrainController();

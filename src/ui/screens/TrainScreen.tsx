@@ -66,6 +66,8 @@ function Stat({ label, value, testId }: { label: string; value: string; testId?:
 export function TrainScreen() {
   const training = useStudio(selectTraining);
   const p = useStudio(selectProgress);
+  // an explicit shadow's weights still coming in (after the last byte: compiling and the first step)
+  const reading = p.shadowDownload && p.shadowDownload.loaded !== p.shadowDownload.total ? p.shadowDownload : null;
   const h = useStudio(selectHistory);
   const offer = useStudio(selectResumeOffer);
   const { startTraining, pauseTraining, resumeTraining, stopTraining } = useStudio(useShallow(selectTrainActions));
@@ -129,7 +131,10 @@ export function TrainScreen() {
           </span>
         </div>
         {training.preparing && <ProgressBar label={`Getting ready: ${training.preparing}…`} value={null} max={null} />}
-        {p.status === 'starting' && !training.preparing && <ProgressBar label="Compiling the training kernels and taking the first step…" value={null} max={null} />}
+        {p.status === 'starting' && !training.preparing && reading && (
+          <ProgressBar label={`Reading the shadow model’s weights (${reading.file})…`} value={reading.loaded} max={reading.total} />
+        )}
+        {p.status === 'starting' && !training.preparing && !reading && <ProgressBar label="Compiling the training kernels and taking the first step…" value={null} max={null} />}
         {last && active && <ProgressBar label={`Step ${last.step} of ${last.totalSteps}`} value={last.step} max={last.totalSteps} testId="train-progress" />}
         <ErrorNote error={p.error} testId="train-error" />
         {p.warning && (

@@ -58,6 +58,14 @@ describe('reduceTraining', () => {
     expect(p.reason).toBe('user');
   });
 
+  it('shows an explicit shadow\'s weights coming in until the first step', () => {
+    const reading = reduceTraining({ ...emptyProgress(), status: 'starting' }, [{ type: 'shadow-load-progress', file: 'model.safetensors', loaded: 10, total: 40 }]);
+    expect(reading.shadowDownload).toEqual({ file: 'model.safetensors', loaded: 10, total: 40 });
+    const stepped = reduceTraining(reading, [{ type: 'train-step', step: 1, totalSteps: 2, epoch: 0.5, loss: 1, baseLoss: 1, shadowLoss: 1, lr: 1e-3, gradNorm: 1, tokensPerSecond: 1, elapsedMs: 1, etaMs: 1, memoryBytes: 0 }]);
+    expect(stepped.shadowDownload).toBeNull();
+    expect(reduceTraining(reading, [{ type: 'train-status', status: 'error' }]).shadowDownload).toBeNull();
+  });
+
   it('replaces replayed steps when a run resumes from an earlier checkpoint', () => {
     let p = reduceTraining(emptyProgress(), [1, 2, 3, 4, 5].map((n) => step(n)));
     p = reduceTraining(p, [{ type: 'train-eval', step: 4, valLoss: 3, perplexity: 20 }]);

@@ -5,7 +5,7 @@
  */
 import type { StudioEvent, WorkerErrorInfo } from '../../../workers/api';
 
-export type TrainingEvent = Extract<StudioEvent, { type: 'train-step' | 'train-eval' | 'train-skipped' | 'train-checkpoint' | 'train-warning' | 'train-status' | 'sample' }>;
+export type TrainingEvent = Extract<StudioEvent, { type: 'train-step' | 'train-eval' | 'train-skipped' | 'train-checkpoint' | 'train-warning' | 'train-status' | 'sample' | 'shadow-load-progress' }>;
 export type TrainStepEvent = Extract<StudioEvent, { type: 'train-step' }>;
 export type TrainStatus = 'idle' | 'starting' | 'running' | 'paused' | 'stopped' | 'done' | 'error';
 
@@ -44,6 +44,8 @@ export interface TrainProgress {
   warning: { step: number; error: WorkerErrorInfo } | null;
   /** the newest first, at most MAX_SAMPLES */
   samples: TrainSample[];
+  /** while a fresh run reads an explicit shadow's pretrained weights: the file being read */
+  shadowDownload: { file: string; loaded: number; total: number | null } | null;
 }
 
 export const MAX_SAMPLES = 20;
@@ -53,7 +55,7 @@ export function emptyHistory(): TrainHistory {
 }
 
 export function emptyProgress(): TrainProgress {
-  return { status: 'idle', reason: null, error: null, history: emptyHistory(), last: null, lastEval: null, skippedCount: 0, lastSkipped: null, checkpoints: [], warning: null, samples: [] };
+  return { status: 'idle', reason: null, error: null, history: emptyHistory(), last: null, lastEval: null, skippedCount: 0, lastSkipped: null, checkpoints: [], warning: null, samples: [], shadowDownload: null };
 }
 
 const STEP_COLUMNS = ['step', 'epoch', 'loss', 'baseLoss', 'shadowLoss', 'lr', 'gradNorm', 'tokensPerSecond'] as const;
@@ -109,6 +111,7 @@ export function reduceTraining(p: TrainProgress, events: readonly TrainingEvent[
         w.gradNorm.push(e.gradNorm);
         w.tokensPerSecond.push(e.tokensPerSecond);
         next.last = e;
+        next.shadowDownload = null;
         if (next.status === 'starting' || next.status === 'idle') next.status = 'running';
         break;
       }
@@ -136,11 +139,15 @@ export function reduceTraining(p: TrainProgress, events: readonly TrainingEvent[
         break;
       case 'train-status':
         next.status = e.status;
+        next.shadowDownload = null;
         next.reason = e.reason ?? null;
         next.error = e.status === 'error' ? (e.error ?? { code: 'E000', message: e.reason ?? 'training failed', hint: 'see the browser console' }) : null;
         break;
       case 'sample':
         next.samples = [{ step: e.step, prompt: e.prompt, text: e.text }, ...next.samples].slice(0, MAX_SAMPLES);
+        break;
+      case 'shadow-load-progress':
+        next.shadowDownload = { file: e.file, loaded: e.loaded, total: e.total };
         break;
     }
   }
