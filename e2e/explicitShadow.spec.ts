@@ -48,6 +48,9 @@ test('explicit shadow: choose a pretrained shadow model, estimate, train two ste
   await expect(est).toHaveAttribute('data-status', 'ready');
   expect(await num(est, 'data-trainable')).toBe(explicitCount);
   await shot(page, 'explicit-shadow-configure');
+  await page.setViewportSize({ width: 420, height: 800 });
+  await shot(page, 'explicit-shadow-configure-narrow');
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   await go(page, 'train');
   await page.getByTestId('start-training').click();
