@@ -34,7 +34,7 @@ export async function importAdapter(files: AdapterFilesPayload, explicitShadow?:
       }
       throw first;
     }
-    const explicit = await readExplicitShadow(sourceOf(explicitShadow.source), { ownEmbeddings: explicitShadow.ownEmbeddings });
+    const explicit = await readExplicitShadow(sourceOf(explicitShadow.source), { ownEmbeddings: explicitShadow.ownEmbeddings, freezeEmbeddings: explicitShadow.freezeEmbeddings });
     return loadAdapter(model, adapter, { explicit }).catch(() => {
       throw first; // neither fits: the first message names the adapter's problem
     });

@@ -112,8 +112,10 @@ export interface DatasetSummary {
  */
 export interface ExplicitShadowSettings {
   source: ModelSourceSpec;
-  /** keep (and train) its own token embeddings; false feeds it the base's (same width needed) */
+  /** keep its own token embeddings; false feeds it the base's (same width needed) */
   ownEmbeddings: boolean;
+  /** with its own embeddings: keep them as pretrained (no gradient or AdamW state for them) */
+  freezeEmbeddings?: boolean;
 }
 
 export interface TrainingSettings {

@@ -53,7 +53,7 @@ async function explicitOf(settings: TrainingSettings): Promise<{ explicit: Expli
   const e = settings.explicitShadow;
   if (!e) return null;
   const source = sourceOf(e.source);
-  return { explicit: await readExplicitShadow(source, { ownEmbeddings: e.ownEmbeddings }), source };
+  return { explicit: await readExplicitShadow(source, { ownEmbeddings: e.ownEmbeddings, freezeEmbeddings: e.freezeEmbeddings }), source };
 }
 
 function configOf(settings: TrainingSettings, explicitShadow: ExplicitShadow | null): RunConfig {
@@ -249,8 +249,10 @@ export async function estimate(settings: TrainingSettings): Promise<Estimate> {
   const mem = estimateMemory(base.config, caps, { B: settings.microBatchSize, T: maxT, training: true, storage: base.weights.storage });
   // From the allocators' own size tables: the adapter's tensors four times (parameters, gradients,
   // two Adam moments, all f32) and what the ShadowPEFT workspace adds to the base's.
-  const adapterEntries = gpuParamSpecs(resolved, caps.limits.maxStorageBufferBindingSize).map((s) => ({ name: s.name, shape: s.shape, dtype: 'f32' as const }));
-  const adapter = 4 * plannedBytes(adapterEntries, caps);
+  const specs = gpuParamSpecs(resolved, caps.limits.maxStorageBufferBindingSize);
+  const entries = (list: typeof specs) => list.map((s) => ({ name: s.name, shape: s.shape, dtype: 'f32' as const }));
+  // frozen embeddings have parameters only
+  const adapter = plannedBytes(entries(specs), caps) + 3 * plannedBytes(entries(specs.filter((s) => s.trainable)), caps);
   const shadowActivations = plannedBytes(shadowWorkspaceSizes(resolved, settings.microBatchSize, maxT), caps);
   const steps = stepsPerEpoch(data.train.length, settings.microBatchSize, settings.gradientAccumulation);
   const tokensPerEpoch = data.train.reduce((a, e) => a + e.inputIds.length, 0);

@@ -4,7 +4,7 @@
  *   npm run --silent cli -- generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T]
  *        [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json]
  *   npm run --silent cli -- dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors>
- *        [--shadow-model <model> [--shadow-embeddings own|base]]   (an explicit shadow's adapter saved without its record)
+ *        [--shadow-model <model> [--shadow-embeddings own|frozen|base]]   (an explicit shadow's adapter saved without its record)
  *   npm run --silent cli -- train --model <model> --data <file> --out <adapter-dir> [options: see src/cli/train.ts]
  * <model> is a folder in the Hub layout, an http(s) base URL serving one, or a Hub repo id.
  */
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   if (command === 'dump') return runDump(flags);
   if (command === 'train') return runTrain(flags);
   if (!command || !model || !['info', 'generate'].includes(command)) {
-    console.error(`usage: cli info <model> | cli dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors> [--shadow-model <model> [--shadow-embeddings own|base]] | cli generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json] | ${TRAIN_USAGE}`);
+    console.error(`usage: cli info <model> | cli dump --model <dir> --adapter <dir> --batch <batch.json> --out <file.safetensors> [--shadow-model <model> [--shadow-embeddings own|frozen|base]] | cli generate <model> (--prompt "…" | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--no-cache] [--ignore-eos] [--json] | ${TRAIN_USAGE}`);
     process.exit(2);
   }
   if (command === 'info') await info(model);

@@ -4,7 +4,7 @@
  *        [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T]
  *        [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L]
  *        [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout]
- *        [--shadow-config shadow_config.json] [--shadow-model <model> [--shadow-embeddings own|base]]
+ *        [--shadow-config shadow_config.json] [--shadow-model <model> [--shadow-embeddings own|frozen|base]]
  *        [--format chat|prompt_completion|alpaca|text|classification]
  *        [--template auto|chat|plain] [--dtype f32|bf16] [--json]
  */
@@ -16,7 +16,7 @@ import { Gpu } from '../engine/runtime';
 import type { ModelSource } from '../model/sources/source';
 import { parseShadowConfigJson } from '../shadow/configJson';
 import type { ExplicitShadow } from '../shadow/explicitShadow';
-import { readExplicitShadow } from '../shadow/explicitShadow';
+import { embeddingChoice, readExplicitShadow } from '../shadow/explicitShadow';
 import { shadowPreset, SHADOW_PRESETS } from '../shadow/presets';
 import { FORMAT_NAMES } from '../train/data/formats';
 import type { RecordFormat } from '../train/data/types';
@@ -28,7 +28,7 @@ import { runConfigFromPreset } from '../train/runConfig';
 import { sourceFromArg } from './nodeSources';
 
 export const TRAIN_USAGE =
-  'cli train --model <model> --data <file> --out <dir> [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T] [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L] [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout] [--shadow-config FILE] [--shadow-model <model> [--shadow-embeddings own|base]] [--format F] [--template auto|chat|plain] [--dtype f32|bf16] [--json]';
+  'cli train --model <model> --data <file> --out <dir> [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T] [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L] [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout] [--shadow-config FILE] [--shadow-model <model> [--shadow-embeddings own|frozen|base]] [--format F] [--template auto|chat|plain] [--dtype f32|bf16] [--json]';
 
 type Flags = Record<string, string | boolean>;
 
@@ -109,19 +109,22 @@ function describe(e: TrainEvent): string {
 }
 
 /**
- * --shadow-model <model> [--shadow-embeddings own|base]: a pretrained model as the shadow (SHADOWPEFT.md
- * §6). Reads its config.json into the run settings and returns where its weights come from.
+ * --shadow-model <model> [--shadow-embeddings own|frozen|base]: a pretrained model as the shadow
+ * (SHADOWPEFT.md §6), keeping its embeddings trained (default), frozen, or fed the base's. Reads its
+ * config.json into the run settings and returns where its weights come from.
  */
 export async function explicitShadowFlags(flags: Flags, into: { explicitShadow?: ExplicitShadow | null }): Promise<ModelSource | undefined> {
   const arg = text(flags, 'shadow-model');
   const embeddings = text(flags, 'shadow-embeddings');
-  if (embeddings !== undefined && embeddings !== 'own' && embeddings !== 'base') throw flagError('shadow-embeddings', embeddings, "must be 'own' (the shadow keeps its embeddings) or 'base' (it is fed the base's)");
+  if (embeddings !== undefined && embeddings !== 'own' && embeddings !== 'frozen' && embeddings !== 'base') {
+    throw flagError('shadow-embeddings', embeddings, "must be 'own' (the shadow keeps and trains its embeddings), 'frozen' (keeps them as pretrained) or 'base' (it is fed the base's)");
+  }
   if (arg === undefined) {
     if (embeddings !== undefined) throw flagError('shadow-embeddings', embeddings, 'only applies with --shadow-model');
     return undefined;
   }
   const source = sourceFromArg(arg);
-  into.explicitShadow = await readExplicitShadow(source, { ownEmbeddings: embeddings !== 'base' });
+  into.explicitShadow = await readExplicitShadow(source, embeddingChoice(embeddings ?? 'own'));
   return source;
 }
 

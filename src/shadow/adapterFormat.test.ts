@@ -19,9 +19,14 @@ function byKey(list: AdapterTensorSpec[]): Map<string, AdapterTensorSpec> {
 function expectTableMatchesCount(r: ResolvedShadow) {
   const list = adapterTensors(r);
   const sums: Record<AdapterPart, number> = { backbone: 0, injection: 0, update: 0, projection: 0 };
-  for (const t of list) sums[t.part] += numelOf(t.shape);
+  let frozen = 0;
+  for (const t of list) {
+    if (t.trainable) sums[t.part] += numelOf(t.shape);
+    else frozen += numelOf(t.shape);
+  }
   const count = shadowParamBreakdown(r);
   expect(sums).toEqual({ backbone: count.backbone, injection: count.injection, update: count.update, projection: count.projection });
+  expect(frozen).toBe(count.frozen);
   expect(new Set(list.map((t) => t.key)).size).toBe(list.length);
   for (const t of list) expect(t.decay, t.key).toBe(t.shape.length >= 2);
   return list;
@@ -54,7 +59,7 @@ describe('adapter tensor table (shadow_adapter.safetensors)', () => {
     expect(shape('shadow_update_model.update_transforms.26.3.weight')).toEqual([1024, 10]);
     expect(t.has('shadow_update_model.update_transforms.0.2.weight')).toBe(false);
     expect(t.has('shadow_update_model.update_gates.27.0.weight')).toBe(false);
-    expect(t.get('shadow_update_model.hidden_norm.bias')).toEqual({ key: 'shadow_update_model.hidden_norm.bias', shape: [1024], decay: false, part: 'update' });
+    expect(t.get('shadow_update_model.hidden_norm.bias')).toEqual({ key: 'shadow_update_model.hidden_norm.bias', shape: [1024], decay: false, part: 'update', trainable: true });
     expect(t.has('shadow_hidden_projection.weight')).toBe(false);
     expect([...t.keys()].some((k) => k.includes('embed_tokens') || k.includes('lm_head') || k.includes('rotary'))).toBe(false);
   });
@@ -85,9 +90,19 @@ describe('adapter tensor table (shadow_adapter.safetensors)', () => {
 
   it('explicit shadow of another width: own embeddings and shadow_hidden_projection (C, C_s)', () => {
     const t = byKey(expectTableMatchesCount(resolveExplicitShadow(recipe, QWEN3_8B, QWEN3_0_6B, { ownEmbeddings: true })));
-    expect(t.get('shadow_hidden_projection.weight')).toEqual({ key: 'shadow_hidden_projection.weight', shape: [4096, 1024], decay: true, part: 'projection' });
+    expect(t.get('shadow_hidden_projection.weight')).toEqual({ key: 'shadow_hidden_projection.weight', shape: [4096, 1024], decay: true, part: 'projection', trainable: true });
     expect(t.get('shadow_model.embed_tokens.weight')?.shape).toEqual([151936, 1024]);
     expect(t.get('shadow_injection_model.injection_downs')?.shape).toEqual([35, 4096, 16]);
+  });
+
+  it('frozen own embeddings stay in the file but leave the trainable count', () => {
+    const trained = shadowParamBreakdown(resolveExplicitShadow(recipe, QWEN3_8B, QWEN3_0_6B, { ownEmbeddings: true }));
+    const r = resolveExplicitShadow(recipe, QWEN3_8B, QWEN3_0_6B, { ownEmbeddings: true, freezeEmbeddings: true });
+    const t = byKey(expectTableMatchesCount(r));
+    expect(t.get('shadow_model.embed_tokens.weight')).toMatchObject({ shape: [151936, 1024], trainable: false });
+    const frozen = shadowParamBreakdown(r);
+    expect(frozen.frozen).toBe(151936 * 1024);
+    expect(frozen.total).toBe(trained.total - 151936 * 1024);
   });
 });
 

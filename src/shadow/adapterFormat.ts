@@ -15,6 +15,8 @@ export interface AdapterTensorSpec {
   /** AdamW weight decay applies: 2-D and 3-D weights yes; 1-D norm weights and biases no. */
   decay: boolean;
   part: AdapterPart;
+  /** Trained (gradient and AdamW state); false only for an explicit shadow's frozen embeddings. */
+  trainable: boolean;
 }
 
 /**
@@ -24,13 +26,13 @@ export interface AdapterTensorSpec {
  */
 export function adapterTensors(r: ResolvedShadow): AdapterTensorSpec[] {
   const out: AdapterTensorSpec[] = [];
-  const add = (key: string, shape: number[], part: AdapterPart) => out.push({ key, shape, decay: shape.length >= 2, part });
+  const add = (key: string, shape: number[], part: AdapterPart, trainable = true) => out.push({ key, shape, decay: shape.length >= 2, part, trainable });
   const b = r.backbone;
   const qOut = b.NH * b.HS;
   const kvOut = b.NKV * b.HS;
 
   // Implicit shadows share the base embeddings; an explicit one may keep its own table.
-  if (r.ownEmbeddingRows !== null) add('shadow_model.embed_tokens.weight', [r.ownEmbeddingRows, b.C], 'backbone');
+  if (r.ownEmbeddingRows !== null) add('shadow_model.embed_tokens.weight', [r.ownEmbeddingRows, b.C], 'backbone', !r.frozenEmbeddings);
   for (let i = 0; i < b.N; i++) {
     const p = `shadow_model.layers.${i}`;
     add(`${p}.self_attn.q_proj.weight`, [qOut, b.C], 'backbone');

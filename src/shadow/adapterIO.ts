@@ -32,7 +32,11 @@ export interface AdapterFiles {
  */
 export async function readAdapterLayout(model: ShadowPeftModel, tensors: ShadowTensors): Promise<Map<string, Float32Array>> {
   const parts = new Map<string, Float32Array>();
-  for (const s of model.specs) parts.set(s.name, await model.gpu.read(tensors.byName.get(s.name)!));
+  // A set without some tensor (gradients of frozen embeddings) reads as zeros there.
+  for (const s of model.specs) {
+    const t = tensors.byName.get(s.name);
+    if (t) parts.set(s.name, await model.gpu.read(t));
+  }
   return fileLayout(model.resolved, model.specs, parts);
 }
 
@@ -40,7 +44,10 @@ export async function readAdapterLayout(model: ShadowPeftModel, tensors: ShadowT
 export function fileLayout(resolved: ResolvedShadow, specs: readonly GpuParamSpec[], parts: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
   const values = new Map<string, Float32Array>();
   for (const t of adapterTensors(resolved)) values.set(t.key, new Float32Array(numelOf(t.shape)));
-  for (const s of specs) values.get(s.fileKey)!.set(parts.get(s.name)!, s.fileOffset);
+  for (const s of specs) {
+    const part = parts.get(s.name);
+    if (part) values.get(s.fileKey)!.set(part, s.fileOffset);
+  }
   return values;
 }
 

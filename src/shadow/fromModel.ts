@@ -34,5 +34,5 @@ export function shadowLayerDims(r: ResolvedShadow): LayerDims {
 /** A ShadowConfig made concrete on a loaded base: the implicit shadow, or the given explicit one. */
 export function resolveShadowOn(config: ShadowConfig, base: ModelConfig, explicit: ExplicitShadow | null = null): ResolvedShadow {
   if (!explicit) return resolveShadow(config, baseArchitectureOf(base));
-  return resolveExplicitShadow(config, baseArchitectureOf(base), baseArchitectureOf(explicitShadowModelConfig(explicit)), { ownEmbeddings: explicit.ownEmbeddings });
+  return resolveExplicitShadow(config, baseArchitectureOf(base), baseArchitectureOf(explicitShadowModelConfig(explicit)), { ownEmbeddings: explicit.ownEmbeddings, freezeEmbeddings: explicit.freezeEmbeddings });
 }

@@ -33,10 +33,10 @@ export class ShadowOptimizer {
 
   static async create(model: ShadowPeftModel): Promise<ShadowOptimizer> {
     const gpu = model.gpu;
-    const m = await allocateShadowTensors(gpu, model.resolved, 'adam.m');
-    const v = await allocateShadowTensors(gpu, model.resolved, 'adam.v');
+    const m = await allocateShadowTensors(gpu, model.resolved, 'adam.m', { trainableOnly: true });
+    const v = await allocateShadowTensors(gpu, model.resolved, 'adam.v', { trainableOnly: true });
     for (const b of [...m.buffers, ...v.buffers]) gpu.zeroBuffer(b);
-    const sizes = model.specs.map((s) => numel(s.shape));
+    const sizes = model.trainableSpecs.map((s) => numel(s.shape));
     const norm = await createGradNormState(gpu, sizes);
     return new ShadowOptimizer(gpu, model, m, v, norm);
   }
@@ -44,10 +44,10 @@ export class ShadowOptimizer {
   /** Clips, then updates every adapter tensor; reads back the norm and the non-finite flag. */
   async apply(hyper: AdamWHyper, maxGradNorm?: number): Promise<StepReport> {
     const { gpu, model } = this;
-    const grads = model.specs.map((s) => model.grads.byName.get(s.name)!);
+    const grads = model.trainableSpecs.map((s) => model.grads.byName.get(s.name)!);
     globalGradNorm(gpu, grads, this.norm, maxGradNorm);
     const t = this.step + 1;
-    for (const s of model.specs) {
+    for (const s of model.trainableSpecs) {
       adamwStep(gpu, {
         ...hyper,
         param: model.params.byName.get(s.name)!,

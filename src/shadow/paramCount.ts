@@ -12,7 +12,10 @@ export interface ShadowParamBreakdown {
   update: number;
   /** shadow_hidden_projection (explicit shadow of another width), else 0 */
   projection: number;
+  /** trainable: backbone + injection + update + projection */
   total: number;
+  /** an explicit shadow's frozen embeddings: saved in the file, not trained, not in the total */
+  frozen: number;
 }
 
 /**
@@ -34,11 +37,13 @@ export function shadowParamBreakdown(r: ResolvedShadow): ShadowParamBreakdown {
     (b.qkvBias ? (NH + 2 * NKV) * HS : 0) +
     (b.oBias ? Cs : 0) +
     3 * Cs * I + 2 * Cs;
-  const backbone = N * layer + Cs + (r.ownEmbeddingRows ?? 0) * Cs;
+  const embeddings = (r.ownEmbeddingRows ?? 0) * Cs;
+  const frozen = r.frozenEmbeddings ? embeddings : 0;
+  const backbone = N * layer + Cs + embeddings - frozen;
   const injection = r.slots * 2 * r.C * r.R;
   const update = r.slots * 4 * r.C * r.G + 2 * r.C;
   const projection = r.projection ? r.C * Cs : 0;
-  return { backbone, injection, update, projection, total: backbone + injection + update + projection };
+  return { backbone, injection, update, projection, total: backbone + injection + update + projection, frozen };
 }
 
 /** Trainable parameter count of an implicit shadow for a config on a base model. */

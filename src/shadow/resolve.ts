@@ -52,6 +52,8 @@ export interface ResolvedShadow {
   ownEmbeddingRows: number | null;
   /** shadow_hidden_projection (C, C_s) exists: only when C_s ≠ C. */
   projection: boolean;
+  /** The own embeddings are kept as loaded (in the file, but neither trained nor counted as trainable). */
+  frozenEmbeddings: boolean;
 }
 
 /**
@@ -80,6 +82,7 @@ export function resolveShadow(config: ShadowConfig, base: BaseArchitecture): Res
     explicit: false,
     ownEmbeddingRows: null,
     projection: false,
+    frozenEmbeddings: false,
   };
 }
 
@@ -88,7 +91,7 @@ export function resolveShadow(config: ShadowConfig, base: BaseArchitecture): Res
  * reference package, num_shadow_layers and the shadow_* overrides of the config do not apply to it.
  * A width C_s ≠ C adds shadow_hidden_projection; sharing the base's embeddings needs C_s = C.
  */
-export function resolveExplicitShadow(config: ShadowConfig, base: BaseArchitecture, shadow: BaseArchitecture, opts: { ownEmbeddings: boolean }): ResolvedShadow {
+export function resolveExplicitShadow(config: ShadowConfig, base: BaseArchitecture, shadow: BaseArchitecture, opts: { ownEmbeddings: boolean; freezeEmbeddings?: boolean }): ResolvedShadow {
   validateShadowConfig(config);
   validateBaseArchitecture(base);
   validateBaseArchitecture(shadow, 'explicit shadow model');
@@ -121,6 +124,7 @@ export function resolveExplicitShadow(config: ShadowConfig, base: BaseArchitectu
     explicit: true,
     ownEmbeddingRows: opts.ownEmbeddings ? shadow.vocabSize : null,
     projection: shadow.hiddenSize !== base.hiddenSize,
+    frozenEmbeddings: opts.ownEmbeddings && !!opts.freezeEmbeddings,
   };
 }
 

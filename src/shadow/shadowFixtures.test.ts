@@ -209,6 +209,42 @@ describe('explicit shadow models (SHADOWPEFT.md §6)', () => {
     await expect(ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, ownEmbeddings: false })).rejects.toThrow(/E217 the explicit shadow is 36 wide/);
   });
 
+  it('frozen own embeddings: no gradient or AdamW state for the table, which stays as loaded; every other gradient as the golden', async () => {
+    const explicit = { ...(await fixtureExplicitShadow(name))!, freezeEmbeddings: true };
+    const g = loadGolden(name);
+    const base = await loadCausalLM(gpu, fixtureSource('qwen3-tiny'));
+    const { model } = await loadAdapter(base, files(name), { explicit });
+    expect(model.grads.embed).toBeNull();
+    expect([...model.grads.byName.keys()].some((k) => k.includes('embed_tokens'))).toBe(false);
+    const { batch, labels } = batchOf(g);
+    const ws = await model.createWorkspace(batch.B, batch.T);
+    expect(ws.idGroups).toBeNull();
+    const before = await readAdapterLayout(model, model.params);
+    const embedBefore = Array.from(before.get('shadow_model.embed_tokens.weight')!);
+    const opt = await ShadowOptimizer.create(model);
+    expect([...opt.m.byName.keys()].some((k) => k.includes('embed_tokens'))).toBe(false);
+    for (let step = 0; step < 3; step++) {
+      model.zeroGrads();
+      await model.forwardBackward(ws, batch, labels, 0.05, null, { readLosses: true });
+      if (step === 0) {
+        for (const [key, got] of await readAdapterLayout(model, model.grads)) {
+          const want = g.tensors.get(`grad.${key}`)!;
+          if (key === 'shadow_model.embed_tokens.weight') expect(got.every((v) => v === 0), 'no gradient for the frozen table').toBe(true);
+          else if (want.some((v) => v !== 0)) expect(relativeL2(got, want), key).toBeLessThan(1e-3);
+        }
+      }
+      await opt.apply({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }, 1.0);
+    }
+    const after = await readAdapterLayout(model, model.params);
+    expect(Array.from(after.get('shadow_model.embed_tokens.weight')!)).toEqual(embedBefore);
+    // … while the rest trains (here: the projection moved)
+    expect(relativeL2(after.get('shadow_hidden_projection.weight')!, before.get('shadow_hidden_projection.weight')!)).toBeGreaterThan(1e-4);
+    const saved = await saveAdapter(model, { baseModelId: 'qwen3-tiny' });
+    const again = await loadAdapter(base, saved);
+    expect(again.metadata.shadow_model_embeddings).toBe('frozen');
+    expect(again.model.resolved.frozenEmbeddings).toBe(true);
+  });
+
   it('pretrained weights that do not match their config.json are refused, naming the tensor', async () => {
     const base = await loadCausalLM(gpu, fixtureSource('qwen3-tiny'));
     const e = await readExplicitShadow(fixtureSource('explicit-llama-w36'));

@@ -57,7 +57,10 @@ export interface StepLosses {
 export class ShadowPeftModel {
   readonly resolved: ResolvedShadow;
   readonly dims: LayerDims;
+  /** Every GPU tensor of the adapter (parameters), in file order. */
   readonly specs: GpuParamSpec[];
+  /** Those with a gradient and AdamW moments (all but an explicit shadow's frozen embeddings). */
+  readonly trainableSpecs: GpuParamSpec[];
 
   private constructor(
     readonly base: CausalLM,
@@ -71,6 +74,7 @@ export class ShadowPeftModel {
     this.resolved = resolveShadowOn(config, base.config, explicit);
     this.dims = shadowLayerDims(this.resolved);
     this.specs = gpuParamSpecs(this.resolved, base.gpu.caps.limits.maxStorageBufferBindingSize);
+    this.trainableSpecs = this.specs.filter((s) => s.trainable);
   }
 
   get gpu(): Gpu {
@@ -85,7 +89,7 @@ export class ShadowPeftModel {
     const gpu = base.gpu;
     const resolved = resolveShadowOn(config, base.config, explicit);
     const params = await allocateShadowTensors(gpu, resolved, 'adapter');
-    const grads = await allocateShadowTensors(gpu, resolved, 'adapter.grad');
+    const grads = await allocateShadowTensors(gpu, resolved, 'adapter.grad', { trainableOnly: true });
     // The implicit shadow copies the base architecture, rope scaling included, at its own head size;
     // an explicit one keeps its own rotary settings.
     const inv = explicit ? modelInvFreq(explicitShadowModelConfig(explicit)) : modelInvFreq(base.config, resolved.backbone.HS);

@@ -30,13 +30,15 @@ export interface GpuParamSpec {
   fileOffset: number;
   /** For a row part of the embedding table: its first row in the whole table. */
   rowStart?: number;
+  /** Has a gradient and AdamW moments (false: an explicit shadow's frozen embeddings). */
+  trainable: boolean;
 }
 
 /** The GPU tensors of an adapter on a device whose bindings hold at most `maxBindingBytes`. */
 export function gpuParamSpecs(r: ResolvedShadow, maxBindingBytes = Number.POSITIVE_INFINITY): GpuParamSpec[] {
   const out: GpuParamSpec[] = [];
   for (const t of adapterTensors(r)) {
-    const whole = { name: t.key, shape: [...t.shape], decay: t.decay, fileKey: t.key, fileOffset: 0 };
+    const whole = { name: t.key, shape: [...t.shape], decay: t.decay, fileKey: t.key, fileOffset: 0, trainable: t.trainable };
     if (t.key === DOWNS_KEY || t.key === UPS_KEY) {
       const n = numelOf(t.shape.slice(1));
       for (let k = 0; k < r.slots; k++) out.push({ ...whole, name: `${t.key}.${k}`, shape: t.shape.slice(1), fileOffset: k * n });
@@ -76,9 +78,13 @@ export interface ShadowTensors {
   buffers: GPUBuffer[];
 }
 
-export async function allocateShadowTensors(gpu: Gpu, r: ResolvedShadow, label: string): Promise<ShadowTensors> {
+/**
+ * One set of adapter-shaped tensors: the parameters (every tensor), or with `trainableOnly` the
+ * gradients or an AdamW moment (frozen tensors have none: their entries are absent / null).
+ */
+export async function allocateShadowTensors(gpu: Gpu, r: ResolvedShadow, label: string, opts: { trainableOnly?: boolean } = {}): Promise<ShadowTensors> {
   if (r.backbone.oBias) throw new StudioError(ShadowErrorCode.unsupportedOnGpu, 'shadow layers with an o_proj bias (Llama attention_bias) are not supported', 'use a base model without attention_bias');
-  const specs = gpuParamSpecs(r, gpu.caps.limits.maxStorageBufferBindingSize);
+  const specs = gpuParamSpecs(r, gpu.caps.limits.maxStorageBufferBindingSize).filter((s) => s.trainable || !opts.trainableOnly);
   const arena = new Arena(label);
   for (const s of specs) arena.add(s.name, s.shape);
   const byName = await arena.allocate(gpu);
@@ -106,10 +112,16 @@ export async function allocateShadowTensors(gpu: Gpu, r: ResolvedShadow, label: 
     slots,
     lnW: get('shadow_update_model.hidden_norm.weight'),
     lnB: get('shadow_update_model.hidden_norm.bias'),
-    embed: r.ownEmbeddingRows === null ? null : specs.filter((s) => s.fileKey === EMBED_KEY).map((s) => ({ tensor: get(s.name), rowStart: s.rowStart!, rows: s.shape[0]! })),
+    embed: embedParts(specs, get),
     projection: r.projection ? get(PROJECTION_KEY) : null,
     buffers: [...new Set([...byName.values()].map((t) => t.buffer))],
   };
+}
+
+/** The embedding table's row parts in a set, or null when the set has none (implicit shadow, or frozen embeddings' gradients). */
+function embedParts(specs: readonly GpuParamSpec[], get: (name: string) => Tensor): RowPart[] | null {
+  const parts = specs.filter((s) => s.fileKey === EMBED_KEY).map((s) => ({ tensor: get(s.name), rowStart: s.rowStart!, rows: s.shape[0]! }));
+  return parts.length ? parts : null;
 }
 
 export type { AdapterTensorSpec };

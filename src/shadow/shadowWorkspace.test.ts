@@ -27,9 +27,11 @@ describe('ShadowPEFT workspace size table', () => {
     ['implicit', null],
     ['explicit, own embeddings, projection', 'explicit-llama-w36'],
     ['explicit, base embeddings', 'explicit-qwen2-w40'],
-  ])('%s: the estimate counts exactly what createWorkspace allocates', async (_, explicitName) => {
+    ['explicit, frozen own embeddings (no id groups)', 'explicit-llama-w36:frozen'],
+  ])('%s: the estimate counts exactly what createWorkspace allocates', async (_, explicitArg) => {
     const base = await loadCausalLM(gpu, fixtureSource('qwen3-tiny'));
-    const explicit = explicitName ? await readExplicitShadow(fixtureSource(explicitName), { ownEmbeddings: explicitName === 'explicit-llama-w36' }) : null;
+    const [explicitName, frozen] = explicitArg ? explicitArg.split(':') : [null, undefined];
+    const explicit = explicitName ? await readExplicitShadow(fixtureSource(explicitName), { ownEmbeddings: explicitName === 'explicit-llama-w36', freezeEmbeddings: frozen === 'frozen' }) : null;
     const model = await ShadowPeftModel.create(base, shadowConfig({ injection_hidden_size: 4, gate_hidden_size: 3 }), 0, explicit);
     const [B, T] = [2, 5];
     let allocated = 0;

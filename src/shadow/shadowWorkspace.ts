@@ -64,7 +64,7 @@ function ownSizes(r: ResolvedShadow, B: number, T: number): SizeEntry[] {
   entries.push(f32('shadow.x', Cs));
   if (r.projection) entries.push(f32('shadow.y', Cs), f32('shadow.dy', Cs));
   if (Cs !== C) entries.push(f32('shadow.dx', Cs));
-  if (r.ownEmbeddingRows !== null) {
+  if (r.ownEmbeddingRows !== null && !r.frozenEmbeddings) {
     entries.push({ name: 'shadow.ids.unique', shape: [N], dtype: 'u32' }, { name: 'shadow.ids.offsets', shape: [N + 1], dtype: 'u32' }, { name: 'shadow.ids.positions', shape: [N], dtype: 'u32' });
   }
   entries.push(f32('h.injected', C), f32('ds', C), f32('ds.prev', C), f32('ds.ce', C));
@@ -114,7 +114,7 @@ export async function createShadowWorkspace(gpu: Gpu, base: CausalLM, r: Resolve
     sy: r.projection ? get('shadow.y') : states[0]!,
     sdy: r.projection ? get('shadow.dy') : ds,
     sdx: own.get('shadow.dx') ?? dx,
-    idGroups: r.ownEmbeddingRows === null ? null : { unique: get('shadow.ids.unique'), offsets: get('shadow.ids.offsets'), positions: get('shadow.ids.positions') },
+    idGroups: !own.has('shadow.ids.unique') ? null : { unique: get('shadow.ids.unique'), offsets: get('shadow.ids.offsets'), positions: get('shadow.ids.positions') },
     xt: get('h.injected'),
     dh: await gpu.createTensor('dh', [N, C]),
     dx,

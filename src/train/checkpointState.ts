@@ -65,9 +65,14 @@ export function checkpointId(runId: string, step: number): string {
   return `${runId}@${step}`;
 }
 
+/** The specs a set holds: every tensor for the parameters, the trainable ones for the AdamW moments. */
+function specsOf(model: ShadowPeftModel, set: ShadowTensors) {
+  return model.specs.filter((s) => set.byName.has(s.name));
+}
+
 async function readAll(model: ShadowPeftModel, set: ShadowTensors, role: string): Promise<Record<string, ArrayBuffer>> {
   const out: Record<string, ArrayBuffer> = {};
-  for (const s of model.specs) {
+  for (const s of specsOf(model, set)) {
     const data = await model.gpu.read(set.byName.get(s.name)!);
     const bad = data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) {
@@ -132,7 +137,7 @@ export function restoreCheckpoint(ck: Checkpoint, model: ShadowPeftModel, optimi
   const names = model.specs.map((s) => s.name);
   if (canonicalJson(names) !== canonicalJson(man.tensorNames)) throw mismatch('its adapter tensors differ from this model’s', 'load the base model the run started with');
   const write = (set: ShadowTensors, data: Record<string, ArrayBuffer>, role: string) => {
-    for (const s of model.specs) {
+    for (const s of specsOf(model, set)) {
       const buf = data[s.name];
       if (!buf || buf.byteLength !== numel(s.shape) * 4) {
         throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint ${man.id}: ${role} tensor '${s.name}' is ${buf ? `${buf.byteLength} bytes` : 'missing'}, expected ${numel(s.shape) * 4}`, 'the checkpoint is damaged; resume from an older one');

@@ -5,7 +5,15 @@ import type { ModelInfo } from '../../../workers/api';
 import { formatCount } from '../lib/format';
 import { selectShadowModelActions, selectTraining } from '../store/selectors';
 import { useStudio } from '../store/store';
+import type { ShadowEmbeddings } from '../../shadow/explicitShadow';
+import { shadowEmbeddingsOf } from '../../shadow/explicitShadow';
 import { ErrorNote } from './ErrorNote';
+
+const EMBEDDING_CHOICES: readonly [ShadowEmbeddings, string][] = [
+  ['own', 'its own, trained'],
+  ['frozen', 'its own, frozen (less GPU memory)'],
+  ['base', 'the base model’s'],
+];
 
 /**
  * Where the shadow comes from (SHADOWPEFT.md §5/§6): fresh layers of the base's architecture (the
@@ -13,7 +21,7 @@ import { ErrorNote } from './ErrorNote';
  */
 export function ShadowSourcePicker({ base }: { base: ModelInfo | null }) {
   const t = useStudio(selectTraining);
-  const { setShadowModelInput, checkShadowModel, setShadowOwnEmbeddings, chooseImplicitShadow } = useStudio(useShallow(selectShadowModelActions));
+  const { setShadowModelInput, checkShadowModel, setShadowEmbeddings, chooseImplicitShadow } = useStudio(useShallow(selectShadowModelActions));
   const explicit = t.settings.explicitShadow ?? null;
   const check = t.shadowModel;
   // the explicit form shows as soon as it is chosen; the settings name a model only once it is checked
@@ -24,6 +32,7 @@ export function ShadowSourcePicker({ base }: { base: ModelInfo | null }) {
     void checkShadowModel();
   };
   const info = check.info;
+  const embeddings = explicit ? shadowEmbeddingsOf(explicit) : 'own';
   return (
     <div className="shadow-source" data-testid="shadow-source" data-explicit={explicit ? 'true' : 'false'}>
       <fieldset className="radio-row">
@@ -54,10 +63,15 @@ export function ShadowSourcePicker({ base }: { base: ModelInfo | null }) {
                 Using {info.id}: {info.modelType}, {info.layers} layers, {info.hidden} wide, vocabulary {formatCount(info.vocab)}, {formatCount(info.parameters)} parameters.
                 {base && info.hidden !== base.hidden ? ` A projection (${base.hidden} × ${info.hidden}) maps its states to the base width.` : ''}
               </p>
-              <label className="check">
-                <input type="checkbox" checked={explicit.ownEmbeddings} onChange={(e) => setShadowOwnEmbeddings(e.target.checked)} /> keep and train its own token embeddings
-                {!explicit.ownEmbeddings && base && info.hidden !== base.hidden ? ' (needs the base’s width)' : ''}
-              </label>
+              <fieldset className="radio-row" data-testid="shadow-embeddings" data-value={embeddings}>
+                <legend>Its token embeddings</legend>
+                {EMBEDDING_CHOICES.map(([kind, label]) => (
+                  <label key={kind}>
+                    <input type="radio" name="shadow-embeddings" checked={embeddings === kind} onChange={() => setShadowEmbeddings(kind)} /> {label}
+                    {kind === 'base' && base && info.hidden !== base.hidden ? ' (needs the base’s width)' : ''}
+                  </label>
+                ))}
+              </fieldset>
             </>
           )}
         </form>

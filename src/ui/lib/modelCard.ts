@@ -83,7 +83,7 @@ export function buildModelCard(c: ModelCardInput): string {
       ? [
           '## Shadow model',
           '',
-          `The shadow is the pretrained model ${shadowLoad} (an explicit shadow), fine-tuned here: it ${explicit.ownEmbeddings ? 'keeps and trains its own token embeddings' : 'is fed the base model’s token embeddings'}.`,
+          `The shadow is the pretrained model ${shadowLoad} (an explicit shadow), fine-tuned here: it ${!explicit.ownEmbeddings ? 'is fed the base model’s token embeddings' : explicit.freezeEmbeddings ? 'keeps its own token embeddings as pretrained (frozen; the file holds them unchanged)' : 'keeps and trains its own token embeddings'}.`,
           'When its width differs from the base’s, `shadow_hidden_projection` maps its states to the base width. The',
           'adapter file records its config.json in the safetensors metadata (`shadow_model_config`).',
           '',

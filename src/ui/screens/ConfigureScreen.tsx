@@ -47,7 +47,7 @@ export function ConfigureScreen() {
       if (explicit && !shadowInfo) return null;
       const shadowArch = shadowInfo ? baseArchitectureOf(shadowInfo) : null;
       if (shadowInfo && !shadowArch) return { error: { code: 'E850', message: `the shadow does not support the model type “${shadowInfo.modelType}”`, hint: 'choose a Qwen3, Qwen2 or Llama-style shadow model' } };
-      const breakdown = explicit && shadowArch ? shadowParamBreakdown(resolveExplicitShadow(sh, base, shadowArch, { ownEmbeddings: explicit.ownEmbeddings })) : countShadowParams(sh, base);
+      const breakdown = explicit && shadowArch ? shadowParamBreakdown(resolveExplicitShadow(sh, base, shadowArch, { ownEmbeddings: explicit.ownEmbeddings, freezeEmbeddings: explicit.freezeEmbeddings })) : countShadowParams(sh, base);
       return { trainable: breakdown.total, base: info.parameters, rank: loraEquivalentRank(base, breakdown.total), breakdown };
     } catch (e) {
       return { error: toErrorInfo(e) };
@@ -141,6 +141,12 @@ export function ConfigureScreen() {
                   <dt>{explicit ? 'shadow model' : 'shadow layers'}</dt>
                   <dd>{formatCount(count.breakdown.backbone)}</dd>
                 </div>
+                {count.breakdown.frozen > 0 && (
+                  <div className="fact-pair">
+                    <dt>frozen embeddings</dt>
+                    <dd>{formatCount(count.breakdown.frozen)} (not trained)</dd>
+                  </div>
+                )}
                 {count.breakdown.projection > 0 && (
                   <div className="fact-pair">
                     <dt>projection</dt>

@@ -28,7 +28,7 @@ export const selectConfigureActions = (s: StudioState) => ({ applyPreset: s.appl
 export const selectShadowModelActions = (s: StudioState) => ({
   setShadowModelInput: s.setShadowModelInput,
   checkShadowModel: s.checkShadowModel,
-  setShadowOwnEmbeddings: s.setShadowOwnEmbeddings,
+  setShadowEmbeddings: s.setShadowEmbeddings,
   chooseImplicitShadow: s.chooseImplicitShadow,
 });
 export const selectTrainActions = (s: StudioState) => ({

@@ -50,8 +50,11 @@ describe('explicit shadow model choice', () => {
     expect(worker.inspectModel).toHaveBeenCalledWith({ kind: 'hub', repo: 'HuggingFaceTB/SmolLM2-135M' });
     expect(st().training.shadowModel).toMatchObject({ status: 'ready', info: { hidden: 576 } });
     expect(st().training.settings.explicitShadow).toEqual({ source: { kind: 'hub', repo: 'HuggingFaceTB/SmolLM2-135M' }, ownEmbeddings: true });
-    st().setShadowOwnEmbeddings(false);
+    st().setShadowEmbeddings('frozen');
+    expect(st().training.settings.explicitShadow).toMatchObject({ ownEmbeddings: true, freezeEmbeddings: true });
+    st().setShadowEmbeddings('base');
     expect(st().training.settings.explicitShadow?.ownEmbeddings).toBe(false);
+    expect(st().training.settings.explicitShadow?.freezeEmbeddings).toBeUndefined();
     st().applyPreset('classification'); // a preset keeps the chosen shadow model
     expect(st().training.settings.explicitShadow?.ownEmbeddings).toBe(false);
 

@@ -2,6 +2,8 @@ import type { StateCreator } from 'zustand';
 import type { CheckpointInfo, Estimate, ModelInfo, TrainingSettings, WorkerErrorInfo } from '../../../workers/api';
 import { sourceName } from '../lib/modelCard';
 import { parseModelInput } from '../lib/modelSource';
+import type { ShadowEmbeddings } from '../../shadow/explicitShadow';
+import { embeddingChoice, shadowEmbeddingsOf } from '../../shadow/explicitShadow';
 import type { ShadowConfig } from '../../shadow/config';
 import type { ShadowPreset } from '../../shadow/presets';
 import { SHADOW_PRESETS, shadowPreset } from '../../shadow/presets';
@@ -57,7 +59,8 @@ export interface TrainingSlice {
   setShadowModelInput: (text: string) => void;
   /** Reads the typed model's config.json through the worker and makes it the shadow (SHADOWPEFT.md §6). */
   checkShadowModel: () => Promise<void>;
-  setShadowOwnEmbeddings: (own: boolean) => void;
+  /** own (trained), frozen, or the base's embeddings for the explicit shadow */
+  setShadowEmbeddings: (kind: ShadowEmbeddings) => void;
   /** Back to the implicit shadow (fresh layers of the base's architecture). */
   chooseImplicitShadow: () => void;
 }
@@ -216,15 +219,16 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
       patch({ shadowModel: { input: text, status: 'checking', info: t.shadowModel.info, error: null } });
       try {
         const info = await studioWorker().inspectModel(choice.source);
-        const ownEmbeddings = get().training.settings.explicitShadow?.ownEmbeddings ?? true;
-        set((s) => ({ training: { ...s.training, shadowModel: { input: text, status: 'ready', info, error: null }, settings: { ...s.training.settings, explicitShadow: { source: choice.source, ownEmbeddings } } } }));
+        const prev = get().training.settings.explicitShadow;
+        const embeddings = embeddingChoice(prev ? shadowEmbeddingsOf(prev) : 'own');
+        set((s) => ({ training: { ...s.training, shadowModel: { input: text, status: 'ready', info, error: null }, settings: { ...s.training.settings, explicitShadow: { source: choice.source, ...embeddings } } } }));
       } catch (e) {
         patch({ shadowModel: { input: text, status: 'error', info: t.shadowModel.info, error: toErrorInfo(e) } });
       }
     },
-    setShadowOwnEmbeddings: (own) => {
+    setShadowEmbeddings: (kind) => {
       const e = get().training.settings.explicitShadow;
-      if (e) set((s) => ({ training: { ...s.training, settings: { ...s.training.settings, explicitShadow: { ...e, ownEmbeddings: own } } } }));
+      if (e) set((s) => ({ training: { ...s.training, settings: { ...s.training.settings, explicitShadow: { source: e.source, ...embeddingChoice(kind) } } } }));
     },
     chooseImplicitShadow: () => set((s) => ({ training: { ...s.training, settings: { ...s.training.settings, explicitShadow: null }, shadowModel: { ...s.training.shadowModel, status: 'idle', info: null, error: null } } })),
   };
