@@ -1,7 +1,7 @@
-import { StudioError } from '../src/engine/errors';
+import { GpuErrorCode, StudioError } from '../src/engine/errors';
 import { estimateMemory, plannedBytes } from '../src/model/memory';
 import { gpuParamSpecs } from '../src/shadow/shadowParams';
-import { shadowWorkspaceSizes } from '../src/shadow/shadowWorkspace';
+import { destroyShadowWorkspace, shadowWorkspaceSizes } from '../src/shadow/shadowWorkspace';
 import type { ModelSource } from '../src/model/sources/source';
 import type { ExplicitShadow } from '../src/shadow/explicitShadow';
 import { loadPretrainedShadow, readExplicitShadow } from '../src/shadow/explicitShadow';
@@ -244,7 +244,8 @@ export async function estimate(settings: TrainingSettings): Promise<Estimate> {
   const explicit = (await explicitOf(settings))?.explicit ?? null;
   const resolved = resolveShadowOn(settings.shadow, base.config, explicit);
   const trainable = shadowParamBreakdown(resolved).total;
-  const maxT = Math.max(2, ...data.train.map((e) => e.inputIds.length));
+  // as Trainer.create sizes its workspace: the longest training or validation sequence
+  const maxT = Math.max(2, ...data.train.map((e) => e.inputIds.length), ...data.validation.map((e) => e.inputIds.length));
   const caps = { limits: gpu.caps.limits, features: gpu.caps.features };
   const mem = estimateMemory(base.config, caps, { B: settings.microBatchSize, T: maxT, training: true, storage: base.weights.storage });
   // From the allocators' own size tables: the adapter's tensors four times (parameters, gradients,
@@ -259,15 +260,26 @@ export async function estimate(settings: TrainingSettings): Promise<Estimate> {
   let msPerStep: number | null = null;
   if (!run) {
     // One real micro-batch, timed after a first run that compiles the pipelines.
-    // Timing only: the explicit shadow's random init runs exactly as fast as its pretrained weights.
-    const shadow = await ShadowPeftModel.create(base, settings.shadow, settings.seed, explicit);
-    const ws = await shadow.createWorkspace(settings.microBatchSize, maxT);
-    const { tokenizer } = requireModel();
-    const b = prepareBatch(data.train.slice(0, settings.microBatchSize), tokenizer.pad_token_id ?? 0, base.config.vocabSize);
-    await shadow.forwardBackward(ws, b.batch, b.labels, settings.shadowLossWeight, null, { readLosses: true });
-    const t0 = performance.now();
-    await shadow.forwardBackward(ws, b.batch, b.labels, settings.shadowLossWeight, null, { readLosses: true });
-    msPerStep = (performance.now() - t0) * settings.gradientAccumulation;
+    // Timing only: zeros run exactly as fast as trained values, so the adapter is not initialised;
+    // everything is freed right after (the screen asks again after each edit).
+    let shadow: ShadowPeftModel | null = null;
+    let ws: ShadowWorkspace | null = null;
+    try {
+      shadow = await ShadowPeftModel.create(base, settings.shadow, settings.seed, explicit, { initialize: false });
+      ws = await shadow.createWorkspace(settings.microBatchSize, maxT);
+      const { tokenizer } = requireModel();
+      const b = prepareBatch(data.train.slice(0, settings.microBatchSize), tokenizer.pad_token_id ?? 0, base.config.vocabSize);
+      await shadow.forwardBackward(ws, b.batch, b.labels, settings.shadowLossWeight, null, { readLosses: true });
+      const t0 = performance.now();
+      await shadow.forwardBackward(ws, b.batch, b.labels, settings.shadowLossWeight, null, { readLosses: true });
+      msPerStep = (performance.now() - t0) * settings.gradientAccumulation;
+    } catch (e) {
+      // Too big to try: the memory figures below say so; only the time stays unknown.
+      if (!(e instanceof StudioError && (e.code === GpuErrorCode.outOfMemory || e.code === GpuErrorCode.tooLarge))) throw e;
+    } finally {
+      if (ws) destroyShadowWorkspace(ws);
+      shadow?.destroy();
+    }
   }
   return {
     memory: { weights: mem.weights, adapter, activations: mem.activations + mem.lossHead + shadowActivations, total: mem.total + adapter + shadowActivations },

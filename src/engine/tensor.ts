@@ -68,3 +68,26 @@ export type RowSplitMatrix = Tensor | readonly RowPart[];
 export function rowParts(m: RowSplitMatrix): readonly RowPart[] {
   return 'buffer' in m ? [{ tensor: m, rowStart: 0, rows: m.shape[0]! }] : m;
 }
+
+/**
+ * Frees the GPU buffers of every tensor found in `value`: a tensor, or arrays and plain objects of
+ * them, nested (workspaces are such records). Class instances are not entered: they free their own.
+ * Each buffer is destroyed once; use only for tensors the caller owns outright.
+ */
+export function destroyTensors(value: unknown, seen = new Set<GPUBuffer>()): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const v of value) destroyTensors(v, seen);
+    return;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return;
+  const t = value as Partial<Tensor>;
+  if (t.buffer && typeof t.offset === 'number' && Array.isArray(t.shape)) {
+    if (!seen.has(t.buffer)) {
+      seen.add(t.buffer);
+      t.buffer.destroy();
+    }
+    return;
+  }
+  for (const v of Object.values(value)) destroyTensors(v, seen);
+}

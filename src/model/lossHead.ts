@@ -2,6 +2,7 @@ import type { CrossEntropyScratch } from '../engine/kernels/crossentropy/crossen
 import { countSupervised, createCrossEntropyScratch, crossEntropyChunkRows, crossEntropyForwardBackward, crossEntropyLossSum, IGNORE_INDEX } from '../engine/kernels/crossentropy/crossentropy';
 import type { Gpu } from '../engine/runtime';
 import type { RowSplitMatrix, Tensor } from '../engine/tensor';
+import { destroyTensors } from '../engine/tensor';
 
 /** Causal shift: targets[b, t] = labels[b, t+1], −100 at each sequence's last position. */
 export function shiftLabels(labels: ArrayLike<number>, B: number, T: number): Int32Array {
@@ -26,6 +27,8 @@ export class LossHead {
     readonly V: number,
     readonly chunkRows: number,
     private readonly scratch: CrossEntropyScratch,
+    /** false when the scratch is another head's */
+    private readonly ownsScratch: boolean,
     private readonly targets: Tensor,
     private readonly lossPerRow: Tensor,
     readonly loss: Tensor,
@@ -41,10 +44,16 @@ export class LossHead {
       V,
       chunkRows,
       shared?.scratch ?? (await createCrossEntropyScratch(gpu, chunkRows, C, V)),
+      !shared,
       await gpu.createTensor('ce.targets', [maxRows], 'i32'),
       await gpu.createTensor('ce.lossPerRow', [maxRows]),
       await gpu.createTensor('ce.loss', [1]),
     );
+  }
+
+  /** Frees the head's buffers (its scratch only when it owns it). */
+  destroy(): void {
+    destroyTensors([this.targets, this.lossPerRow, this.loss, ...(this.ownsScratch ? [this.scratch] : [])]);
   }
 
   /**

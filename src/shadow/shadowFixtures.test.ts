@@ -11,6 +11,7 @@ import { ShadowPeftModel } from './shadowModel';
 import { fixtureAdapterFiles, fixtureExplicitShadow } from './testing/fixtureAdapter';
 import { shadowConfig } from './config';
 import { parseShadowConfigJson } from './configJson';
+import { makeBatch } from '../model/batch';
 import { ShadowOptimizer } from './optimizer';
 
 let defaultGpu: Gpu;
@@ -202,10 +203,14 @@ describe('explicit shadow models (SHADOWPEFT.md §6)', () => {
     await expect(loadAdapter(base, files(name))).rejects.toThrow(/E217 this adapter belongs to an explicit shadow model \(it holds 'shadow_model.embed_tokens.weight'\)/);
   });
 
-  it('refuses a shadow with a smaller vocabulary, or a narrower one fed the base embeddings', async () => {
+  it('refuses token ids beyond the shadow\'s own table (another tokenizer), or a narrower shadow fed the base embeddings', async () => {
     const base = await loadCausalLM(gpu, fixtureSource('qwen3-tiny'));
     const e = await readExplicitShadow(fixtureSource('explicit-llama-w36'));
-    await expect(ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, hfConfig: { ...e.hfConfig, vocab_size: 90 } })).rejects.toThrow(/E217 .*90 rows/);
+    // a padded vocabulary may be smaller than the base's and still hold every id that occurs
+    const small = await ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, hfConfig: { ...e.hfConfig, vocab_size: 90 } });
+    const ws = await small.createWorkspace(1, 3);
+    small.forward(ws, makeBatch([[7, 8, 89]]), null);
+    expect(() => small.forward(ws, makeBatch([[7, 8, 95]]), null)).toThrow(/E217 token id 95 is beyond the explicit shadow's embedding table \(90 rows\)/);
     await expect(ShadowPeftModel.create(base, shadowConfig(), 0, { ...e, ownEmbeddings: false })).rejects.toThrow(/E217 the explicit shadow is 36 wide/);
   });
 

@@ -3,6 +3,7 @@ import { embeddingBackward, groupTokenIds } from '../engine/kernels/embedding/em
 import { addScaledInPlace } from '../engine/kernels/elementwise/elementwise';
 import { matmul } from '../engine/kernels/matmul/matmul';
 import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm/rmsnorm';
+import { StudioError } from '../engine/errors';
 import type { Gpu } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
 import type { TokenBatch } from '../model/batch';
@@ -14,6 +15,7 @@ import type { LayerDims } from '../model/layerDims';
 import { modelInvFreq } from '../model/rope';
 import { shiftLabels } from '../model/lossHead';
 import type { ShadowConfig } from './config';
+import { ShadowErrorCode } from './errors';
 import type { ExplicitShadow } from './explicitShadow';
 import { explicitShadowModelConfig } from './explicitShadow';
 import { resolveShadowOn, shadowLayerDims } from './fromModel';
@@ -85,7 +87,7 @@ export class ShadowPeftModel {
    * A fresh adapter (§4 initialisation, seeded) with gradient buffers. With `explicit`, the shadow
    * backbone has that model's architecture (fill in its pretrained weights with loadPretrainedShadow).
    */
-  static async create(base: CausalLM, config: ShadowConfig, seed = 0, explicit: ExplicitShadow | null = null): Promise<ShadowPeftModel> {
+  static async create(base: CausalLM, config: ShadowConfig, seed = 0, explicit: ExplicitShadow | null = null, opts: { initialize?: boolean } = {}): Promise<ShadowPeftModel> {
     const gpu = base.gpu;
     const resolved = resolveShadowOn(config, base.config, explicit);
     const params = await allocateShadowTensors(gpu, resolved, 'adapter');
@@ -96,12 +98,34 @@ export class ShadowPeftModel {
     const invFreq = await gpu.createTensor('shadow.rope.inv_freq', [inv.length]);
     gpu.write(invFreq, inv);
     const model = new ShadowPeftModel(base, config, explicit, params, grads, invFreq);
-    initializeShadow(gpu, model.specs, params, seed);
+    // initialize: false leaves zeros, for measurements whose values do not matter (and a large
+    // explicit shadow's random init costs seconds of CPU).
+    if (opts.initialize ?? true) initializeShadow(gpu, model.specs, params, seed);
     return model;
+  }
+
+  /** Frees the adapter's parameters and gradients (the base model is not touched). */
+  destroy(): void {
+    for (const b of new Set([...this.params.buffers, ...this.grads.buffers, this.invFreq.buffer])) b.destroy();
   }
 
   createWorkspace(B: number, T: number): Promise<ShadowWorkspace> {
     return createShadowWorkspace(this.gpu, this.base, this.resolved, B, T);
+  }
+
+  /** An explicit shadow with its own embeddings must hold a row for every token id of the base's tokenizer. */
+  private checkShadowTokenIds(batch: TokenBatch): void {
+    const rows = this.resolved.ownEmbeddingRows;
+    if (rows === null) return;
+    for (const id of batch.inputIds) {
+      if (id >= rows) {
+        throw new StudioError(
+          ShadowErrorCode.explicitShadowMismatch,
+          `token id ${id} is beyond the explicit shadow's embedding table (${rows} rows): the shadow model does not use the base model's tokenizer`,
+          'choose a shadow model with the same tokenizer as the base (e.g. a smaller model of the same family)',
+        );
+      }
+    }
   }
 
   private shadowInputs(inp: BatchInputs): BatchInputs {
@@ -120,6 +144,7 @@ export class ShadowPeftModel {
     const r = this.resolved;
     const base = this.base;
     const N = batch.B * batch.T;
+    this.checkShadowTokenIds(batch);
     const inp = base.prepareBatch(ws.base, batch, caches?.base.mask);
     const sInp = { ...this.shadowInputs(inp), keyMask: caches ? caches.shadow.mask : inp.keyMask };
     base.embedTokens(ws.base, inp, ws.hs[0]);

@@ -34,8 +34,16 @@ export interface GpuParamSpec {
   trainable: boolean;
 }
 
+/**
+ * WebGPU guarantees every device a storage binding of at least 128 MiB. Row parts are cut at that size
+ * (or at a smaller test limit) rather than at the device's own limit, so that the GPU tensors — and the
+ * checkpoint entries named after them — are the same on every real device.
+ */
+export const PORTABLE_BINDING_BYTES = 128 * 2 ** 20;
+
 /** The GPU tensors of an adapter on a device whose bindings hold at most `maxBindingBytes`. */
 export function gpuParamSpecs(r: ResolvedShadow, maxBindingBytes = Number.POSITIVE_INFINITY): GpuParamSpec[] {
+  const partBytes = Math.min(maxBindingBytes, PORTABLE_BINDING_BYTES);
   const out: GpuParamSpec[] = [];
   for (const t of adapterTensors(r)) {
     const whole = { name: t.key, shape: [...t.shape], decay: t.decay, fileKey: t.key, fileOffset: 0, trainable: t.trainable };
@@ -44,7 +52,7 @@ export function gpuParamSpecs(r: ResolvedShadow, maxBindingBytes = Number.POSITI
       for (let k = 0; k < r.slots; k++) out.push({ ...whole, name: `${t.key}.${k}`, shape: t.shape.slice(1), fileOffset: k * n });
     } else if (t.key === EMBED_KEY) {
       const [rows, cols] = t.shape as [number, number];
-      const per = Math.max(1, Math.min(rows, Math.floor(maxBindingBytes / (4 * cols))));
+      const per = Math.max(1, Math.min(rows, Math.floor(partBytes / (4 * cols))));
       if (per >= rows) out.push({ ...whole, rowStart: 0 });
       else for (let r0 = 0; r0 < rows; r0 += per) out.push({ ...whole, name: `${t.key}.rows${r0}`, shape: [Math.min(per, rows - r0), cols], fileOffset: r0 * cols, rowStart: r0 });
     } else out.push(whole);

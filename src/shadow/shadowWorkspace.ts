@@ -1,6 +1,7 @@
 import { rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
 import type { Gpu } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
+import { destroyTensors } from '../engine/tensor';
 import type { CausalLM, ModelWorkspace } from '../model/causalLM';
 import type { LayerWorkspace } from '../model/layerWorkspace';
 import { createLayerWorkspace, layerWorkspaceSizes } from '../model/layerWorkspace';
@@ -125,4 +126,12 @@ export async function createShadowWorkspace(gpu: Gpu, base: CausalLM, r: Resolve
     baseLoss,
     shadowLoss: await LossHead.create(gpu, N, C, V, baseLoss),
   };
+}
+
+/** Frees every buffer of a workspace (the base model's workspace inside it too). */
+export function destroyShadowWorkspace(ws: ShadowWorkspace): void {
+  const { baseLoss, shadowLoss, ...tensors } = ws;
+  destroyTensors(tensors);
+  shadowLoss.destroy();
+  baseLoss.destroy();
 }
