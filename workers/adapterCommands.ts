@@ -1,10 +1,11 @@
 import { StudioError } from '../src/engine/errors';
 import { loadAdapter, saveAdapter } from '../src/shadow/adapterIO';
 import { ShadowErrorCode } from '../src/shadow/errors';
-import { readExplicitShadow } from '../src/shadow/explicitShadow';
-import type { AdapterFilesPayload, ExplicitShadowSettings } from './api';
+import { explicitShadowFromMetadata, readExplicitShadow, shadowEmbeddingsOf } from '../src/shadow/explicitShadow';
+import { parseSafetensors } from '../src/model/safetensors/parse';
+import { EMBED_KEY } from '../src/shadow/shadowParams';
+import type { AdapterFilesPayload, ExplicitShadowSettings, ImportedAdapter } from './api';
 import { sourceOf } from './modelCommands';
-import type { ShadowConfig } from '../src/shadow/config';
 import { resetSteppers } from './generateCommands';
 import { requireModel, requireShadow, session } from './session';
 
@@ -21,25 +22,31 @@ export async function exportAdapter(dtype: 'F32' | 'BF16'): Promise<AdapterFiles
 /**
  * Attaches an adapter (ours or one saved by the Python package) to the loaded base, without reloading
  * it. An explicit shadow's adapter names its model in the studio's metadata; one saved by the package
- * does not, and then the shadow model chosen on the Configure screen (`explicitShadow`) is tried.
+ * does not, and then the shadow model chosen on the Configure screen (`explicitShadow`) is tried, with
+ * the embeddings the file shows (its own when it holds a table, else the base's).
+ * Returns the explicit shadow it was attached with (null: the implicit shadow).
  */
-export async function importAdapter(files: AdapterFilesPayload, explicitShadow?: ExplicitShadowSettings | null): Promise<{ shadow: ShadowConfig; baseModel: string | null }> {
+export async function importAdapter(files: AdapterFilesPayload, explicitShadow?: ExplicitShadowSettings | null): Promise<ImportedAdapter> {
   const { model } = requireModel();
   const adapter = { configJson: files.configJson, safetensors: new Uint8Array(files.safetensors) };
+  const file = parseSafetensors(adapter.safetensors, 'shadow_adapter.safetensors');
+  const recorded = explicitShadowFromMetadata(file.metadata) !== null;
   const { model: shadow, metadata } = await loadAdapter(model, adapter).catch(async (first: unknown) => {
-    const shapeProblem = first instanceof StudioError && RETRY_WITH_EXPLICIT.has(first.code);
-    if (!explicitShadow || !shapeProblem) {
-      if (first instanceof StudioError && first.code === ShadowErrorCode.explicitShadowMismatch) {
-        throw new StudioError(first.code, first.message, 'choose that shadow model on the Configure screen (a pretrained model), then import again');
-      }
-      throw first;
+    if (!(first instanceof StudioError) || !RETRY_WITH_EXPLICIT.has(first.code) || recorded) throw first;
+    if (!explicitShadow) {
+      // Without a record, an explicit shadow's file looks like a mis-shaped implicit one.
+      const maybe = first.code === ShadowErrorCode.explicitShadowMismatch ? '' : `${first.hint}; or, if it was trained with an explicit shadow model, `;
+      throw new StudioError(first.code, first.detail, `${maybe}choose that shadow model on the Configure screen (a pretrained model), then import again`);
     }
-    const explicit = await readExplicitShadow(sourceOf(explicitShadow.source), { ownEmbeddings: explicitShadow.ownEmbeddings, freezeEmbeddings: explicitShadow.freezeEmbeddings });
-    return loadAdapter(model, adapter, { explicit }).catch(() => {
-      throw first; // neither fits: the first message names the adapter's problem
+    const source = sourceOf(explicitShadow.source);
+    const explicit = await readExplicitShadow(source, { ownEmbeddings: file.tensors.has(EMBED_KEY) });
+    return loadAdapter(model, adapter, { explicit }).catch((second: unknown) => {
+      if (!(second instanceof StudioError)) throw second;
+      throw new StudioError(second.code, `with the shadow model chosen on the Configure screen (${source.id}): ${second.detail}`, second.hint);
     });
   });
   session.shadow = shadow;
   resetSteppers();
-  return { shadow: shadow.config, baseModel: metadata.base_model ?? null };
+  const e = shadow.explicit;
+  return { shadow: shadow.config, baseModel: metadata.base_model ?? null, explicitShadow: e ? { id: e.id, embeddings: shadowEmbeddingsOf(e) } : null };
 }

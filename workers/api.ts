@@ -215,6 +215,13 @@ export interface AdapterFilesPayload {
   safetensors: ArrayBuffer;
 }
 
+/** What an import attached: its config, the base it names, and its explicit shadow (null: implicit). */
+export interface ImportedAdapter {
+  shadow: ShadowConfig;
+  baseModel: string | null;
+  explicitShadow: { id: string; embeddings: 'own' | 'frozen' | 'base' } | null;
+}
+
 // ------------------------------------------------------------------ events
 
 export type StudioEvent =
@@ -264,7 +271,7 @@ export interface StudioWorkerApi {
 
   exportAdapter(dtype: 'F32' | 'BF16'): Promise<AdapterFilesPayload>;
   /** `explicitShadow`: the shadow model to use when the file is an explicit shadow's and does not name it. */
-  importAdapter(files: AdapterFilesPayload, explicitShadow?: ExplicitShadowSettings | null): Promise<{ shadow: ShadowConfig; baseModel: string | null }>;
+  importAdapter(files: AdapterFilesPayload, explicitShadow?: ExplicitShadowSettings | null): Promise<ImportedAdapter>;
   listCheckpoints(): Promise<CheckpointInfo[]>;
   deleteCheckpoint(id: string): Promise<void>;
   /** The adapter files of a stored checkpoint, without resuming it. */

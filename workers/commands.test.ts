@@ -131,7 +131,9 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
     const payload = { configJson: python.configJson, safetensors: python.safetensors.slice().buffer };
     await expect(importAdapter(payload)).rejects.toThrow(/E217 this adapter belongs to an explicit shadow model/);
     await expect(importAdapter(payload)).rejects.toMatchObject({ hint: expect.stringMatching(/Configure screen/) });
-    await importAdapter(payload, settings.explicitShadow);
+    await expect(importAdapter(payload, { source: pickedFolder('explicit-qwen2-w40'), ownEmbeddings: false })).rejects.toThrow(/^E21\d with the shadow model chosen on the Configure screen \(explicit-qwen2-w40\): adapter /);
+    const attached = await importAdapter(payload, { ...settings.explicitShadow, ownEmbeddings: false }); // the file's table decides: own
+    expect(attached.explicitShadow).toEqual({ id: 'explicit-llama-w36', embeddings: 'own' });
     expect(session.shadow!.resolved.backbone.C).toBe(36);
   });
 });

@@ -5,11 +5,14 @@
 export class StudioError extends Error {
   readonly code: string;
   readonly hint: string;
+  /** The message alone (`message` also carries the code and the hint), for re-wording an error. */
+  readonly detail: string;
   constructor(code: string, message: string, hint = '') {
     super(`${code} ${message}${hint ? ` — ${hint}` : ''}`);
     this.name = 'StudioError';
     this.code = code;
     this.hint = hint;
+    this.detail = message;
   }
 }
 

@@ -6,6 +6,8 @@ import { formatBytes, formatMetric } from '../lib/format';
 import { selectAdapterActions, selectAdapters, selectModel, selectProgress } from '../store/selectors';
 import { useStudio } from '../store/store';
 
+const EMBEDDINGS_NOTE = { own: 'its own embeddings', frozen: 'its own embeddings, frozen', base: 'the base model’s embeddings' } as const;
+
 /** Screen 7: the checkpoints in this browser, downloads as .zip, and importing an adapter. */
 export function AdaptersScreen() {
   const a = useStudio(selectAdapters);
@@ -63,7 +65,8 @@ export function AdaptersScreen() {
           {a.importStatus === 'importing' && <ProgressBar label="Checking and uploading the adapter…" value={null} max={null} />}
           {a.imported && a.importStatus === 'done' && (
             <p className="ok" data-testid="import-done">
-              ✓ Imported {a.imported.fileNames.join(', ')}: {a.imported.shadow.num_shadow_layers} shadow layer(s), injection rank {a.imported.shadow.injection_hidden_size}
+              ✓ Imported {a.imported.fileNames.join(', ')}:{' '}
+              {a.imported.explicitShadow ? `the explicit shadow ${a.imported.explicitShadow.id} (${EMBEDDINGS_NOTE[a.imported.explicitShadow.embeddings]})` : `${a.imported.shadow.num_shadow_layers} shadow layer(s)`}, injection rank {a.imported.shadow.injection_hidden_size}
               {a.imported.baseModel ? `, trained on ${a.imported.baseModel}` : ''}.
               {a.imported.baseModel && model.loaded && a.imported.baseModel !== model.loaded.id ? ` Note: the loaded model is ${model.loaded.id}.` : ''}
             </p>

@@ -1,6 +1,5 @@
 import type { StateCreator } from 'zustand';
-import type { AdapterFilesPayload, CheckpointInfo, WorkerErrorInfo } from '../../../workers/api';
-import type { ShadowConfig } from '../../shadow/config';
+import type { AdapterFilesPayload, CheckpointInfo, ImportedAdapter, WorkerErrorInfo } from '../../../workers/api';
 import { buildAdapterZip, CARD_FILE, CONFIG_FILE, HISTORY_FILE, readAdapterUpload, WEIGHTS_FILE } from '../lib/adapterZip';
 import { fileSafe, saveBlob } from '../lib/download';
 import { buildModelCard, lossHistoryCsv } from '../lib/modelCard';
@@ -18,7 +17,7 @@ export interface AdaptersState {
   lastExport: { fileName: string; bytes: number; files: string[] } | null;
   importStatus: 'idle' | 'importing' | 'done' | 'error';
   importError: WorkerErrorInfo | null;
-  imported: { shadow: ShadowConfig; baseModel: string | null; fileNames: string[] } | null;
+  imported: (ImportedAdapter & { fileNames: string[] }) | null;
 }
 
 export interface AdaptersSlice {
