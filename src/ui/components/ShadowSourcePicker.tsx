@@ -57,6 +57,7 @@ export function ShadowSourcePicker({ base }: { base: ModelInfo | null }) {
             </button>
           </div>
           <ErrorNote error={check.error} testId="shadow-model-error" />
+          {!explicit && check.status !== 'checking' && <p className="muted">Until a model is checked here with “Use”, training uses fresh layers of the base’s architecture.</p>}
           {explicit && info && (
             <>
               <p className="muted" data-testid="shadow-model-info">

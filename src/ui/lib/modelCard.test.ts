@@ -76,6 +76,10 @@ describe('buildModelCard', () => {
     expect(own).toContain('shadow = AutoModelForCausalLM.from_pretrained("Qwen/Qwen3-0.6B")');
     expect(own).toContain('shadow_model=shadow');
     expect(own).not.toContain('prepare_shadow_model');
+    const pinned = buildModelCard({ ...input, settings: { ...settings, explicitShadow: { source: { kind: 'hub', repo: 'Qwen/Qwen3-0.6B', revision: 'abc123' }, ownEmbeddings: true, freezeEmbeddings: true } } });
+    expect(pinned).toContain('shadow = AutoModelForCausalLM.from_pretrained("Qwen/Qwen3-0.6B", revision="abc123")');
+    expect(pinned).toContain('Qwen/Qwen3-0.6B@abc123 (an explicit shadow)');
+    expect(pinned).toContain('frozen');
     const shared = buildModelCard({ ...input, settings: { ...settings, explicitShadow: { source: { kind: 'url', url: 'https://example.org/m/' }, ownEmbeddings: false } } });
     expect(shared).toContain('shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)');
     expect(shared.match(/```/g)).toHaveLength(2);

@@ -146,7 +146,7 @@ export function buildModelCard(c: ModelCardInput): string {
     ...(explicit
       ? [
           '# the explicit shadow: the same pretrained model it was trained from',
-          `shadow = AutoModelForCausalLM.from_pretrained(${pyString(shadowLoad!)})`,
+          `shadow = AutoModelForCausalLM.from_pretrained(${pythonModelArgs(explicit.source)})`,
           ...(explicit.ownEmbeddings ? [] : ['from shadow_peft.peft_model import prepare_shadow_model', 'shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)  # fed the base embeddings']),
           '',
           '# the folder that holds shadow_config.json and shadow_adapter.safetensors',
@@ -199,11 +199,17 @@ export function csvField(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** How a model source is named for a reader: the Hub repo id, the URL, or the picked folder's name. */
+/** How a model source is named for a reader (and typed back): repo id[@revision], the URL, or the folder's name. */
 export function sourceName(spec: ModelSourceSpec): string {
-  if (spec.kind === 'hub') return spec.repo;
+  if (spec.kind === 'hub') return spec.revision ? `${spec.repo}@${spec.revision}` : spec.repo;
   if (spec.kind === 'url') return spec.label ?? spec.url;
   return spec.name;
+}
+
+/** from_pretrained's arguments for a source: a Hub revision goes in revision=, not in the name. */
+function pythonModelArgs(spec: ModelSourceSpec): string {
+  if (spec.kind === 'hub') return spec.revision ? `${pyString(spec.repo)}, revision=${pyString(spec.revision)}` : pyString(spec.repo);
+  return pyString(sourceName(spec));
 }
 
 function pyString(s: string): string {

@@ -69,6 +69,22 @@ describe('explicit shadow model choice', () => {
   });
 });
 
+describe('explicit shadow model choice, out of order', () => {
+  it('a check answered after going back to the implicit shadow changes nothing', async () => {
+    const st = () => useStudio.getState();
+    let answer: (v: unknown) => void = () => undefined;
+    worker.inspectModel.mockReturnValue(new Promise((r) => (answer = r)));
+    st().setShadowModelInput('owner/model@v2');
+    const pending = st().checkShadowModel();
+    st().chooseImplicitShadow();
+    answer({ id: 'owner/model', modelType: 'llama', hidden: 64 });
+    await pending;
+    expect(worker.inspectModel).toHaveBeenCalledWith({ kind: 'hub', repo: 'owner/model', revision: 'v2' });
+    expect(st().training.settings.explicitShadow).toBeNull();
+    expect(st().training.shadowModel.status).toBe('idle');
+  });
+});
+
 describe('training slice', () => {
   it('explains that a model is needed before a run can start', async () => {
     await useStudio.getState().startTraining();

@@ -106,6 +106,8 @@ export const initialTrainingState = (): TrainingState => ({
 
 const ACTIVE = new Set(['starting', 'running', 'paused']);
 let estimateTicket = 0;
+/** Bumped by each shadow-model check and by going back to the implicit shadow: a stale answer is dropped. */
+let shadowCheckTicket = 0;
 
 export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = (set, get) => {
   const patch = (p: Partial<TrainingState>) => set((s) => ({ training: { ...s.training, ...p } }));
@@ -169,7 +171,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
         return;
       }
       // a fresh run starts a fresh history; a resumed one keeps it (the reducer drops replayed steps)
-      if (resumeFrom) patchProgress({ status: 'starting', error: null, reason: null });
+      if (resumeFrom) patchProgress({ status: 'starting', error: null, reason: null, shadowDownload: null });
       else patch({ progress: { ...emptyProgress(), status: 'starting' } });
       try {
         await studioWorker().train(get().training.settings, resumeFrom);
@@ -177,7 +179,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
         if (get().training.progress.status === 'starting') patchProgress({ status: 'running' });
       } catch (e) {
         get().flushEvents();
-        patchProgress({ status: 'error', error: toErrorInfo(e) });
+        patchProgress({ status: 'error', error: toErrorInfo(e), shadowDownload: null });
       }
     },
 
@@ -217,20 +219,25 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
         return;
       }
       patch({ shadowModel: { input: text, status: 'checking', info: t.shadowModel.info, error: null } });
+      const ticket = ++shadowCheckTicket;
       try {
         const info = await studioWorker().inspectModel(choice.source);
+        if (ticket !== shadowCheckTicket) return;
         const prev = get().training.settings.explicitShadow;
         const embeddings = embeddingChoice(prev ? shadowEmbeddingsOf(prev) : 'own');
         set((s) => ({ training: { ...s.training, shadowModel: { input: text, status: 'ready', info, error: null }, settings: { ...s.training.settings, explicitShadow: { source: choice.source, ...embeddings } } } }));
       } catch (e) {
-        patch({ shadowModel: { input: text, status: 'error', info: t.shadowModel.info, error: toErrorInfo(e) } });
+        if (ticket === shadowCheckTicket) patch({ shadowModel: { input: text, status: 'error', info: t.shadowModel.info, error: toErrorInfo(e) } });
       }
     },
     setShadowEmbeddings: (kind) => {
       const e = get().training.settings.explicitShadow;
       if (e) set((s) => ({ training: { ...s.training, settings: { ...s.training.settings, explicitShadow: { source: e.source, ...embeddingChoice(kind) } } } }));
     },
-    chooseImplicitShadow: () => set((s) => ({ training: { ...s.training, settings: { ...s.training.settings, explicitShadow: null }, shadowModel: { ...s.training.shadowModel, status: 'idle', info: null, error: null } } })),
+    chooseImplicitShadow: () => {
+      shadowCheckTicket++;
+      set((s) => ({ training: { ...s.training, settings: { ...s.training.settings, explicitShadow: null }, shadowModel: { ...s.training.shadowModel, status: 'idle', info: null, error: null } } }));
+    },
   };
 
   async function command(call: () => Promise<void>): Promise<void> {
