@@ -20,6 +20,8 @@ import type { ShadowPeftModel } from './shadowModel';
 export interface ExplicitShadow {
   /** What the user would call it (repo id, URL, folder); recorded in saved adapters. */
   id: string;
+  /** The Hub revision it was read at, when there is one (recorded too). */
+  revision?: string | null;
   /** Its config.json as published: recorded in adapters and checkpoints so they reload without the model. */
   hfConfig: HfConfig;
   /** Keep its own embed_tokens (default) or be fed the base embeddings (needs C_s = C). */
@@ -43,7 +45,7 @@ export function embeddingChoice(kind: ShadowEmbeddings): Pick<ExplicitShadow, 'o
 }
 
 /** safetensors __metadata__ keys under which a saved adapter records its explicit shadow. */
-export const EXPLICIT_METADATA = { id: 'shadow_model_id', config: 'shadow_model_config', embeddings: 'shadow_model_embeddings' } as const;
+export const EXPLICIT_METADATA = { id: 'shadow_model_id', revision: 'shadow_model_revision', config: 'shadow_model_config', embeddings: 'shadow_model_embeddings' } as const;
 
 export function explicitShadowModelConfig(e: ExplicitShadow): ModelConfig {
   return modelConfigFromHf(e.hfConfig);
@@ -58,12 +60,17 @@ export async function readExplicitShadow(source: ModelSource, opts: { ownEmbeddi
   const hfConfig = json as HfConfig;
   modelConfigFromHf(hfConfig); // refuse an unsupported architecture now, with the family's own message
   const own = opts.ownEmbeddings ?? true;
-  return { id: source.id, hfConfig, ownEmbeddings: own, ...(own && opts.freezeEmbeddings ? { freezeEmbeddings: true } : {}) };
+  return { id: source.id, ...(source.revision ? { revision: source.revision } : {}), hfConfig, ownEmbeddings: own, ...(own && opts.freezeEmbeddings ? { freezeEmbeddings: true } : {}) };
 }
 
 /** The adapter metadata of an explicit shadow (see EXPLICIT_METADATA). */
 export function explicitShadowMetadata(e: ExplicitShadow): Record<string, string> {
-  return { [EXPLICIT_METADATA.id]: e.id, [EXPLICIT_METADATA.config]: JSON.stringify(e.hfConfig), [EXPLICIT_METADATA.embeddings]: shadowEmbeddingsOf(e) };
+  return {
+    [EXPLICIT_METADATA.id]: e.id,
+    ...(e.revision ? { [EXPLICIT_METADATA.revision]: e.revision } : {}),
+    [EXPLICIT_METADATA.config]: JSON.stringify(e.hfConfig),
+    [EXPLICIT_METADATA.embeddings]: shadowEmbeddingsOf(e),
+  };
 }
 
 /** The explicit shadow a saved adapter records, or null for an implicit one. */
@@ -78,7 +85,8 @@ export function explicitShadowFromMetadata(metadata: Readonly<Record<string, str
   }
   if (hfConfig === null || typeof hfConfig !== 'object' || Array.isArray(hfConfig)) throw new StudioError(ShadowErrorCode.adapterFormat, `the adapter's ${EXPLICIT_METADATA.config} metadata is not a config object`, 'export the adapter again');
   const kind = metadata[EXPLICIT_METADATA.embeddings];
-  return { id: metadata[EXPLICIT_METADATA.id] ?? 'explicit shadow', hfConfig: hfConfig as HfConfig, ...embeddingChoice(kind === 'base' || kind === 'frozen' ? kind : 'own') };
+  const revision = metadata[EXPLICIT_METADATA.revision];
+  return { id: metadata[EXPLICIT_METADATA.id] ?? 'explicit shadow', ...(revision ? { revision } : {}), hfConfig: hfConfig as HfConfig, ...embeddingChoice(kind === 'base' || kind === 'frozen' ? kind : 'own') };
 }
 
 /**

@@ -3,7 +3,9 @@ import type { TrainingSettings } from '../../../workers/api';
 import { SHADOW_PRESETS } from '../../shadow/presets';
 import { emptyProgress, reduceTraining } from '../store/trainProgress';
 import { settingsFromPreset } from '../store/trainingSlice';
-import { buildModelCard, csvField, finalMetrics, lossHistoryCsv } from './modelCard';
+import { buildModelCard, csvField, explicitShadowRecordOf, finalMetrics, lossHistoryCsv } from './modelCard';
+import { serializeSafetensors } from '../../model/safetensors/serialize';
+import { explicitShadowMetadata } from '../../shadow/explicitShadow';
 
 const settings: TrainingSettings = settingsFromPreset(SHADOW_PRESETS[0]!);
 const history = reduceTraining(emptyProgress(), [
@@ -39,6 +41,7 @@ describe('buildModelCard', () => {
       stats: { exampleCount: 10, tokenCount: 1200, supervisedTokenCount: 400, targetTokenCount: 390, minLength: 50, maxLength: 200, meanLength: 120, histogram: [], truncatedCount: 2, droppedCount: 0 },
     },
     settings,
+    explicitShadow: null,
     maxLength: 512,
     history,
     trainableParameters: 9_073_920,
@@ -68,25 +71,32 @@ describe('buildModelCard', () => {
   });
 
   it('an explicit shadow: names the shadow model and passes it to the Python loader', () => {
-    const input = { baseModel: 'Qwen/Qwen3-8B', baseRepo: 'Qwen/Qwen3-8B', data: null, maxLength: null, history, trainableParameters: null, dtype: 'F32' as const, createdAt: new Date(0) };
-    const own = buildModelCard({ ...input, settings: { ...settings, explicitShadow: { source: { kind: 'hub', repo: 'Qwen/Qwen3-0.6B' }, ownEmbeddings: true } } });
+    const input = { baseModel: 'Qwen/Qwen3-8B', baseRepo: 'Qwen/Qwen3-8B', data: null, settings, maxLength: null, history, trainableParameters: null, dtype: 'F32' as const, createdAt: new Date(0) };
+    const own = buildModelCard({ ...input, explicitShadow: { id: 'Qwen/Qwen3-0.6B', revision: null, embeddings: 'own' } });
     expect(own).toContain('## Shadow model');
     expect(own).toContain('| shadow model | Qwen/Qwen3-0.6B (its own layers and sizes) |');
     expect(own).not.toContain('num_shadow_layers');
     expect(own).toContain('shadow = AutoModelForCausalLM.from_pretrained("Qwen/Qwen3-0.6B")');
     expect(own).toContain('shadow_model=shadow');
     expect(own).not.toContain('prepare_shadow_model');
-    const pinned = buildModelCard({ ...input, settings: { ...settings, explicitShadow: { source: { kind: 'hub', repo: 'Qwen/Qwen3-0.6B', revision: 'abc123' }, ownEmbeddings: true, freezeEmbeddings: true } } });
+    const pinned = buildModelCard({ ...input, explicitShadow: { id: 'Qwen/Qwen3-0.6B', revision: 'abc123', embeddings: 'frozen' } });
     expect(pinned).toContain('shadow = AutoModelForCausalLM.from_pretrained("Qwen/Qwen3-0.6B", revision="abc123")');
     expect(pinned).toContain('Qwen/Qwen3-0.6B@abc123 (an explicit shadow)');
     expect(pinned).toContain('frozen');
-    const shared = buildModelCard({ ...input, settings: { ...settings, explicitShadow: { source: { kind: 'url', url: 'https://example.org/m/' }, ownEmbeddings: false } } });
+    const shared = buildModelCard({ ...input, explicitShadow: { id: 'https://example.org/m/', revision: null, embeddings: 'base' } });
     expect(shared).toContain('shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)');
     expect(shared.match(/```/g)).toHaveLength(2);
   });
 
+  it('reads the explicit shadow from the adapter file\'s metadata, not from the settings', () => {
+    const e = { id: 'Qwen/Qwen3-0.6B', revision: 'abc123', hfConfig: { model_type: 'qwen3' }, ownEmbeddings: true, freezeEmbeddings: true };
+    const file = serializeSafetensors([{ name: 'x', dtype: 'F32', shape: [1], data: new Uint8Array(4) }], explicitShadowMetadata(e));
+    expect(explicitShadowRecordOf(file)).toEqual({ id: 'Qwen/Qwen3-0.6B', revision: 'abc123', embeddings: 'frozen' });
+    expect(explicitShadowRecordOf(serializeSafetensors([{ name: 'x', dtype: 'F32', shape: [1], data: new Uint8Array(4) }], { format: 'pt' }))).toBeNull();
+  });
+
   it('says so when there is no data summary or evaluation', () => {
-    const bare = buildModelCard({ baseModel: 'tiny', baseRepo: null, data: null, settings, maxLength: null, history: emptyProgress().history, trainableParameters: null, dtype: 'BF16', createdAt: new Date(0) });
+    const bare = buildModelCard({ baseModel: 'tiny', baseRepo: null, data: null, settings, explicitShadow: null, maxLength: null, history: emptyProgress().history, trainableParameters: null, dtype: 'BF16', createdAt: new Date(0) });
     expect(bare).toContain('not recorded in this session');
     expect(bare).toContain('validation loss: not evaluated');
     expect(bare).toContain('stored as BF16');

@@ -3,6 +3,9 @@
  * and the loss history as CSV. Pure functions of the studio's state, so they are unit-tested.
  */
 import type { DatasetSummary, ModelSourceSpec, TrainingSettings } from '../../../workers/api';
+import type { ShadowEmbeddings } from '../../shadow/explicitShadow';
+import { explicitShadowFromMetadata, shadowEmbeddingsOf } from '../../shadow/explicitShadow';
+import { parseSafetensors } from '../../model/safetensors/parse';
 import { FORMAT_NAMES } from '../../train/data/formats';
 import type { TrainHistory } from '../store/trainProgress';
 import { formatCount, formatMetric } from './format';
@@ -14,6 +17,11 @@ export interface ModelCardInput {
   baseRepo: string | null;
   data: Pick<DatasetSummary, 'fileName' | 'format' | 'records' | 'trainExamples' | 'validationExamples' | 'stats' | 'fingerprint'> | null;
   settings: TrainingSettings;
+  /**
+   * The adapter's explicit shadow as its file records it (null: the implicit shadow). Taken from the
+   * file, not the settings: a stored checkpoint or an imported adapter may differ from them.
+   */
+  explicitShadow: ExplicitShadowRecord | null;
   maxLength: number | null;
   history: TrainHistory;
   trainableParameters: number | null;
@@ -42,14 +50,27 @@ export function finalMetrics(h: TrainHistory) {
   };
 }
 
+/** What a model card says of an explicit shadow: the model, where to get it, how it takes tokens. */
+export interface ExplicitShadowRecord {
+  id: string;
+  revision: string | null;
+  embeddings: ShadowEmbeddings;
+}
+
+/** The explicit shadow an adapter file records in its metadata (null: implicit, or not recorded). */
+export function explicitShadowRecordOf(safetensors: ArrayBuffer | Uint8Array): ExplicitShadowRecord | null {
+  const e = explicitShadowFromMetadata(parseSafetensors(safetensors instanceof Uint8Array ? safetensors : new Uint8Array(safetensors)).metadata);
+  return e ? { id: e.id, revision: e.revision ?? null, embeddings: shadowEmbeddingsOf(e) } : null;
+}
+
 export function buildModelCard(c: ModelCardInput): string {
   const s = c.settings;
   const sh = s.shadow;
   const m = finalMetrics(c.history);
   const baseLoad = c.baseRepo ?? c.baseModel;
   const effectiveBatch = s.microBatchSize * s.gradientAccumulation;
-  const explicit = s.explicitShadow ?? null;
-  const shadowLoad = explicit ? sourceName(explicit.source) : null;
+  const explicit = c.explicitShadow;
+  const shadowLoad = explicit ? (explicit.revision ? `${explicit.id}@${explicit.revision}` : explicit.id) : null;
   const lines: string[] = [
     '---',
     'library_name: shadow-peft',
@@ -83,7 +104,7 @@ export function buildModelCard(c: ModelCardInput): string {
       ? [
           '## Shadow model',
           '',
-          `The shadow is the pretrained model ${shadowLoad} (an explicit shadow), fine-tuned here: it ${!explicit.ownEmbeddings ? 'is fed the base model’s token embeddings' : explicit.freezeEmbeddings ? 'keeps its own token embeddings as pretrained (frozen; the file holds them unchanged)' : 'keeps and trains its own token embeddings'}.`,
+          `The shadow is the pretrained model ${shadowLoad} (an explicit shadow), fine-tuned here: it ${explicit.embeddings === 'base' ? 'is fed the base model’s token embeddings' : explicit.embeddings === 'frozen' ? 'keeps its own token embeddings as pretrained (frozen; the file holds them unchanged)' : 'keeps and trains its own token embeddings'}.`,
           'When its width differs from the base’s, `shadow_hidden_projection` maps its states to the base width. The',
           'adapter file records its config.json in the safetensors metadata (`shadow_model_config`).',
           '',
@@ -146,8 +167,8 @@ export function buildModelCard(c: ModelCardInput): string {
     ...(explicit
       ? [
           '# the explicit shadow: the same pretrained model it was trained from',
-          `shadow = AutoModelForCausalLM.from_pretrained(${pythonModelArgs(explicit.source)})`,
-          ...(explicit.ownEmbeddings ? [] : ['from shadow_peft.peft_model import prepare_shadow_model', 'shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)  # fed the base embeddings']),
+          `shadow = AutoModelForCausalLM.from_pretrained(${explicit.revision ? `${pyString(explicit.id)}, revision=${pyString(explicit.revision)}` : pyString(explicit.id)})`,
+          ...(explicit.embeddings !== 'base' ? [] : ['from shadow_peft.peft_model import prepare_shadow_model', 'shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)  # fed the base embeddings']),
           '',
           '# the folder that holds shadow_config.json and shadow_adapter.safetensors',
           'model = ShadowForCausalLM.from_pretrained(base, "path/to/this/folder", shadow_model=shadow, is_trainable=False, inference_mode="base_shadow")',
@@ -204,12 +225,6 @@ export function sourceName(spec: ModelSourceSpec): string {
   if (spec.kind === 'hub') return spec.revision ? `${spec.repo}@${spec.revision}` : spec.repo;
   if (spec.kind === 'url') return spec.label ?? spec.url;
   return spec.name;
-}
-
-/** from_pretrained's arguments for a source: a Hub revision goes in revision=, not in the name. */
-function pythonModelArgs(spec: ModelSourceSpec): string {
-  if (spec.kind === 'hub') return spec.revision ? `${pyString(spec.repo)}, revision=${pyString(spec.revision)}` : pyString(spec.repo);
-  return pyString(sourceName(spec));
 }
 
 function pyString(s: string): string {

@@ -2,7 +2,7 @@ import type { StateCreator } from 'zustand';
 import type { AdapterFilesPayload, CheckpointInfo, ImportedAdapter, WorkerErrorInfo } from '../../../workers/api';
 import { buildAdapterZip, CARD_FILE, CONFIG_FILE, HISTORY_FILE, readAdapterUpload, WEIGHTS_FILE } from '../lib/adapterZip';
 import { fileSafe, saveBlob } from '../lib/download';
-import { buildModelCard, lossHistoryCsv } from '../lib/modelCard';
+import { buildModelCard, explicitShadowRecordOf, lossHistoryCsv } from '../lib/modelCard';
 import { studioWorker, toErrorInfo, transferring } from '../worker/client';
 import type { StudioState } from './store';
 
@@ -57,6 +57,7 @@ export const createAdaptersSlice: StateCreator<StudioState, [], [], AdaptersSlic
       baseRepo,
       data: s.data.summary,
       settings: s.training.settings,
+      explicitShadow: explicitShadowRecordOf(payload.safetensors),
       maxLength: s.data.summary ? s.data.options.maxLength : null,
       history: s.training.progress.history,
       trainableParameters: s.training.estimate?.trainableParameters ?? null,
