@@ -143,6 +143,8 @@ export interface TrainingSettings {
 
 export interface Estimate {
   memory: { weights: number; adapter: number; activations: number; total: number };
+  /** browser storage of one checkpoint (adapter + AdamW moments, f32); keepCheckpoints of them are kept */
+  checkpointBytes: number;
   trainableParameters: number;
   /** the LoRA rank (q, k, v, o) with the same parameter budget */
   loraEquivalentRank: number;

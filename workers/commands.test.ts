@@ -104,7 +104,12 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
       microBatchSize: 4, gradientAccumulation: 1, epochs: 1, evalEvery: 0, earlyStoppingPatience: 0, checkpointEvery: 1, seed: 3,
     };
     // The fixture shadow-qwen3-tiny-explicit has the same shapes: 20,004 trainable parameters.
-    expect((await estimate(settings)).trainableParameters).toBe(20004);
+    const est = await estimate(settings);
+    expect(est.trainableParameters).toBe(20004);
+    expect(est.checkpointBytes).toBe(20004 * 4 * 3); // parameters, m and v, all f32
+    const frozen = await estimate({ ...settings, explicitShadow: { ...settings.explicitShadow, freezeEmbeddings: true } });
+    expect(frozen.trainableParameters).toBe(20004 - 96 * 36);
+    expect(frozen.checkpointBytes).toBe((20004 - 96 * 36) * 12 + 96 * 36 * 4);
     await train(settings);
     await runEnded;
     expect(events.find((e) => e.type === 'train-status' && e.status === 'error')).toBeUndefined();

@@ -24,6 +24,7 @@ import type { RunConfig } from '../src/train/runConfig';
 import { runConfig } from '../src/train/runConfig';
 import { plannedSteps, stepsPerEpoch } from '../src/train/stepPlan';
 import { Trainer } from '../src/train/trainer';
+import { numel } from '../src/engine/tensor';
 import { checkpointAdapterFiles } from '../src/train/checkpointExport';
 import type { AdapterFilesPayload, CheckpointInfo, Estimate, LayerStates, TrainingSettings } from './api';
 import { resetSteppers } from './generateCommands';
@@ -283,6 +284,8 @@ export async function estimate(settings: TrainingSettings): Promise<Estimate> {
   }
   return {
     memory: { weights: mem.weights, adapter, activations: mem.activations + mem.lossHead + shadowActivations, total: mem.total + adapter + shadowActivations },
+    // as captureCheckpoint stores it: every parameter, and m and v of the trained ones
+    checkpointBytes: specs.reduce((sum, s) => sum + numel(s.shape) * 4 * (s.trainable ? 3 : 1), 0),
     trainableParameters: trainable,
     loraEquivalentRank: loraEquivalentRank(arch, trainable),
     tokensPerEpoch,

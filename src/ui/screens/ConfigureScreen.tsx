@@ -203,6 +203,10 @@ export function ConfigureScreen() {
               <dd>
                 <strong>{formatBytes(e.memory.total)}</strong> = weights {formatBytes(e.memory.weights)} + adapter and optimizer {formatBytes(e.memory.adapter)} + activations {formatBytes(e.memory.activations)}
               </dd>
+              <dt>Checkpoint</dt>
+              <dd data-testid="checkpoint-bytes">
+                {formatBytes(e.checkpointBytes)} in this browser’s storage each{s.checkpointEvery > 0 ? ' (the newest 3 are kept)' : ''}
+              </dd>
               <dt>Per epoch</dt>
               <dd>
                 {e.stepsPerEpoch} steps, {formatCount(e.tokensPerEpoch)} tokens

@@ -31,7 +31,7 @@ const step = (n: number, loss: number): StudioEvent => ({ type: 'train-step', st
 beforeEach(() => {
   resetStudio();
   for (const f of Object.values(worker)) f.mockReset();
-  worker.estimate.mockResolvedValue({ memory: { weights: 1, adapter: 1, activations: 1, total: 3 }, trainableParameters: 10, loraEquivalentRank: 1, tokensPerEpoch: 1, stepsPerEpoch: 1, msPerStep: null, msPerEpoch: null });
+  worker.estimate.mockResolvedValue({ memory: { weights: 1, adapter: 1, activations: 1, total: 3 }, trainableParameters: 10, loraEquivalentRank: 1, tokensPerEpoch: 1, stepsPerEpoch: 1, msPerStep: null, msPerEpoch: null, checkpointBytes: 1 });
 });
 afterEach(() => resetStudio());
 
