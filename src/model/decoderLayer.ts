@@ -1,3 +1,4 @@
+import { GpuErrorCode, StudioError } from '../engine/errors';
 import { attentionBackward, attentionForward } from '../engine/kernels/attention/attention';
 import { swigluBackward, swigluForward } from '../engine/kernels/elementwise/elementwise';
 import { biasBackward, linearBackwardInput, linearBackwardWeight, linearForward } from '../engine/kernels/matmul/matmul';
@@ -62,7 +63,7 @@ export function layerForward(gpu: Gpu, w: LayerWeights, d: LayerDims, ws: LayerW
     attentionForward(gpu, { ...dims, q: ws.q, k: ws.k, v: ws.v, out: ws.attn, lse: ws.lse, mask: inp.keyMask });
   }
   linearForward(gpu, ws.attn, w.o, x, N, qOut, C, true);
-  gpu.copy(x, ws.xMid);
+  if (ws.xMid) gpu.copy(x, ws.xMid); // only the backward reads it
   rmsnormForward(gpu, { x, w: w.postNorm, y: ws.a, N, C, eps: d.eps });
   linearForward(gpu, ws.a, w.gate, ws.gate, N, C, d.intermediate);
   linearForward(gpu, ws.a, w.up, ws.up, N, C, d.intermediate);
@@ -84,6 +85,8 @@ export function layerBackward(gpu: Gpu, w: LayerWeights, d: LayerDims, ws: Layer
   const I = d.intermediate;
   const qOut = d.heads * d.headDim;
   const kvOut = d.kvHeads * d.headDim;
+  const xMid = ws.xMid;
+  if (!xMid) throw new StudioError(GpuErrorCode.badArgument, 'layer backward on a forward-only workspace', 'create the workspace with withBackward = true');
   // Recompute the internals; ws.x becomes the layer's output, xIn stays its input.
   gpu.copy(xIn, ws.x);
   layerForward(gpu, w, d, ws, ws.x, inp);
@@ -100,7 +103,7 @@ export function layerBackward(gpu: Gpu, w: LayerWeights, d: LayerDims, ws: Layer
     linearBackwardWeight(gpu, ws.dgate, ws.a, grads.gate, N, C, I);
     linearBackwardWeight(gpu, ws.dup, ws.a, grads.up, N, C, I);
   }
-  rmsnormBackward(gpu, { x: ws.xMid, w: w.postNorm, dy: ws.da, dx, dw: normDw(grads?.postNorm), scratch: ws.normScratch, N, C, eps: d.eps, accumulateDx: true });
+  rmsnormBackward(gpu, { x: xMid, w: w.postNorm, dy: ws.da, dx, dw: normDw(grads?.postNorm), scratch: ws.normScratch, N, C, eps: d.eps, accumulateDx: true });
 
   // Attention: xMid = x_in + o(attn(q, k, v)), q/k/v from a1 = norm(x_in)
   linearBackwardInput(gpu, dx, w.o, ws.dattn, N, qOut, C);

@@ -21,7 +21,8 @@ export interface LayerWorkspace {
   v: Tensor; // (N, NKV·HS)
   attn: Tensor; // (N, NH·HS) attention output
   lse: Tensor; // (B, NH, T)
-  xMid: Tensor; // (N, C) residual after attention
+  /** (N, C) residual after attention, kept for the backward (absent in forward-only workspaces) */
+  xMid?: Tensor;
   gate: Tensor; // (N, I)
   up: Tensor; // (N, I)
   act: Tensor; // (N, I) silu(gate) ⊙ up
@@ -44,7 +45,8 @@ export interface LayerWorkspace {
   ones: Tensor;
 }
 
-const FORWARD_ONLY = new Set(['da', 'dq', 'dqPre', 'dk', 'dkPre', 'dv', 'dattn', 'delta', 'dgate', 'dup', 'dact', 'normScratch', 'frozenDw', 'ones']);
+/** Tensors only a backward needs: forward-only workspaces (inference, generation) leave them out. */
+const BACKWARD_ONLY = new Set(['xMid', 'da', 'dq', 'dqPre', 'dk', 'dkPre', 'dv', 'dattn', 'delta', 'dgate', 'dup', 'dact', 'normScratch', 'frozenDw', 'ones']);
 
 /** The size table of a layer workspace: the memory estimate and the allocation both read it. */
 export function layerWorkspaceSizes(d: LayerDims, B: number, T: number, withBackward: boolean): { name: string; shape: number[] }[] {
@@ -80,7 +82,7 @@ export function layerWorkspaceSizes(d: LayerDims, B: number, T: number, withBack
     { name: 'frozenDw', shape: [Math.max(d.hidden, d.headDim)] },
     { name: 'ones', shape: [N] },
   ];
-  return withBackward ? all : all.filter((e) => !FORWARD_ONLY.has(e.name));
+  return withBackward ? all : all.filter((e) => !BACKWARD_ONLY.has(e.name));
 }
 
 export async function createLayerWorkspace(gpu: Gpu, label: string, d: LayerDims, B: number, T: number, withBackward: boolean): Promise<LayerWorkspace> {
