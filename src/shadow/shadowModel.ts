@@ -113,6 +113,15 @@ export class ShadowPeftModel {
     return createShadowWorkspace(this.gpu, this.base, this.resolved, B, T);
   }
 
+  /** Uploads the batch's positions grouped by token id; returns the number of distinct ids. */
+  private uploadIdGroups(t: NonNullable<ShadowWorkspace['idGroups']>, batch: TokenBatch): number {
+    const groups = groupTokenIds(batch.inputIds);
+    this.gpu.write(t.unique, groups.unique);
+    this.gpu.write(t.offsets, groups.offsets);
+    this.gpu.write(t.positions, groups.positions);
+    return groups.unique.length;
+  }
+
   /** An explicit shadow with its own embeddings must hold a row for every token id of the base's tokenizer. */
   private checkShadowTokenIds(batch: TokenBatch): void {
     const rows = this.resolved.ownEmbeddingRows;
@@ -192,6 +201,9 @@ export class ShadowPeftModel {
     const base = this.base;
     const N = batch.B * batch.T;
     const C = r.C;
+    // An explicit shadow's trained embeddings need the positions grouped by id: uploaded now, with the
+    // batch (each upload submits the dispatches recorded so far; mid-backward it would split the step).
+    const embedGrad = this.grads.embed && ws.idGroups ? { parts: this.grads.embed, ids: ws.idGroups, distinct: this.uploadIdGroups(ws.idGroups, batch) } : null;
     const inp = this.forward(ws, batch, drop);
     const targets = shiftLabels(labels, batch.B, batch.T);
     const supervised = ws.baseLoss.run(ws.base.h, base.head, targets, { dh: ws.dh });
@@ -231,13 +243,9 @@ export class ShadowPeftModel {
     const sInp = this.shadowInputs(inp);
     for (let i = Ns - 1; i >= 0; i--) layerBackward(gpu, this.params.layers[i]!, this.dims, ws.shadowLayer, ws.shadowRes[i]!, ws.sdx, sInp, this.grads.layers[i]);
     // An explicit shadow's own embeddings are trained: scatter the stream gradient into their rows.
-    if (this.grads.embed && ws.idGroups) {
-      const groups = groupTokenIds(batch.inputIds);
-      gpu.write(ws.idGroups.unique, groups.unique);
-      gpu.write(ws.idGroups.offsets, groups.offsets);
-      gpu.write(ws.idGroups.positions, groups.positions);
-      for (const p of this.grads.embed) {
-        embeddingBackward(gpu, { ...ws.idGroups, U: groups.unique.length, dOut: ws.sdx, dTable: p.tensor, V: p.rows, C: Cs, rowStart: p.rowStart, accumulate: true });
+    if (embedGrad) {
+      for (const p of embedGrad.parts) {
+        embeddingBackward(gpu, { ...embedGrad.ids, U: embedGrad.distinct, dOut: ws.sdx, dTable: p.tensor, V: p.rows, C: Cs, rowStart: p.rowStart, accumulate: true });
       }
     }
     if (!opts.readLosses) return null;
