@@ -86,11 +86,9 @@ export function loadAdapterWeights(model: ShadowPeftModel, bytes: Uint8Array, fi
 
 function writeAdapterTensors(model: ShadowPeftModel, file: SafetensorsFile): Record<string, string> {
   checkAdapterTensors(adapterTensors(model.resolved), new Map([...file.tensors].map(([k, t]) => [k, t.shape])));
-  for (const s of model.specs) {
-    const t = file.tensors.get(s.fileKey)!;
-    const all = toFloat32(t.data, t.dtype);
-    const n = numelOf(s.shape);
-    model.gpu.write(model.params.byName.get(s.name)!, all.subarray(s.fileOffset, s.fileOffset + n));
+  for (const { key } of adapterTensors(model.resolved)) {
+    const t = file.tensors.get(key)!;
+    model.writeFileTensor(key, toFloat32(t.data, t.dtype)); // converted once, however many GPU tensors hold it
   }
   return file.metadata;
 }

@@ -7,7 +7,7 @@ import { toFloat32 } from '../model/safetensors/convert';
 import { parseSafetensors } from '../model/safetensors/parse';
 import type { ByteProgress, ModelSource } from '../model/sources/source';
 import { readJson } from '../model/sources/source';
-import { adapterTensors, numelOf } from './adapterFormat';
+import { adapterTensors } from './adapterFormat';
 import { ShadowErrorCode } from './errors';
 import type { ShadowPeftModel } from './shadowModel';
 
@@ -106,14 +106,12 @@ export async function loadPretrainedShadow(model: ShadowPeftModel, source: Model
     for (const [name, t] of parsed.tensors) {
       if (!name.startsWith('model.')) continue;
       const key = `shadow_${name}`;
-      const specs = model.specs.filter((s) => s.fileKey === key);
-      if (!specs.length) continue; // e.g. embed_tokens when the shadow is fed the base embeddings
-      const expected = shapes.get(key)!;
+      const expected = shapes.get(key);
+      if (!expected) continue; // e.g. embed_tokens when the shadow is fed the base embeddings
       if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
         throw new StudioError(ShadowErrorCode.explicitShadowMismatch, `${source.id}: tensor '${name}' has shape (${t.shape.join(', ')}), its config says (${expected.join(', ')})`, 'the checkpoint does not match its config.json');
       }
-      const all = toFloat32(t.data, t.dtype);
-      for (const s of specs) model.gpu.write(model.params.byName.get(s.name)!, all.subarray(s.fileOffset, s.fileOffset + numelOf(s.shape)));
+      model.writeFileTensor(key, toFloat32(t.data, t.dtype));
       found.add(key);
     }
   }

@@ -6,6 +6,7 @@ import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm/rmsno
 import { StudioError } from '../engine/errors';
 import type { Gpu } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
+import { numel } from '../engine/tensor';
 import type { TokenBatch } from '../model/batch';
 import type { CausalLM } from '../model/causalLM';
 import type { BatchInputs } from '../model/decoderLayer';
@@ -102,6 +103,16 @@ export class ShadowPeftModel {
     // explicit shadow's random init costs seconds of CPU).
     if (opts.initialize ?? true) initializeShadow(gpu, model.specs, params, seed);
     return model;
+  }
+
+  /**
+   * Writes one adapter tensor given in the file's layout (key of shadow_adapter.safetensors) into the
+   * GPU tensors it is kept in: whole, one per slot of a stacked tensor, or the row parts of a table.
+   */
+  writeFileTensor(key: string, values: Float32Array): void {
+    for (const s of this.specs) {
+      if (s.fileKey === key) this.gpu.write(this.params.byName.get(s.name)!, values.subarray(s.fileOffset, s.fileOffset + numel(s.shape)));
+    }
   }
 
   /** Frees the adapter's parameters and gradients (the base model is not touched). */

@@ -5,6 +5,7 @@ import { adapterFiles, fileLayout } from '../shadow/adapterIO';
 import { resolveShadowOn } from '../shadow/fromModel';
 import { gpuParamSpecs } from '../shadow/shadowParams';
 import type { Checkpoint } from './checkpointState';
+import { checkpointTensor } from './checkpointState';
 import { canonicalJson } from './data/fingerprint';
 import { TrainErrorCode } from './errors';
 
@@ -23,15 +24,7 @@ export function checkpointAdapterFiles(ck: Checkpoint, base: ModelConfig, maxBin
   if (canonicalJson(specs.map((s) => s.name)) !== canonicalJson(man.tensorNames)) {
     throw new StudioError(TrainErrorCode.checkpointMismatch, `checkpoint ${man.id}: its adapter tensors do not fit the loaded base model`, `load '${man.baseModel.id}', the base model the run trained on`);
   }
-  const parts = new Map<string, Float32Array>();
-  for (const s of specs) {
-    const buf = tensors.params[s.name];
-    const n = s.shape.reduce((a, d) => a * d, 1);
-    if (!buf || buf.byteLength !== n * 4) {
-      throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint ${man.id}: adapter tensor '${s.name}' is ${buf ? `${buf.byteLength} bytes` : 'missing'}, expected ${n * 4}`, 'the checkpoint is damaged; export an older one');
-    }
-    parts.set(s.name, new Float32Array(buf));
-  }
+  const parts = new Map(specs.map((s) => [s.name, checkpointTensor(man, tensors.params, s, 'adapter')]));
   return adapterFiles(resolved, config.shadow, explicit, fileLayout(resolved, specs, parts), {
     dtype,
     baseModelId: man.baseModel.id,

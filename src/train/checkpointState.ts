@@ -2,7 +2,7 @@ import { StudioError } from '../engine/errors';
 import { numel } from '../engine/tensor';
 import type { ShadowOptimizer } from '../shadow/optimizer';
 import type { ShadowPeftModel } from '../shadow/shadowModel';
-import type { ShadowTensors } from '../shadow/shadowParams';
+import type { GpuParamSpec, ShadowTensors } from '../shadow/shadowParams';
 import { canonicalJson } from './data/fingerprint';
 import { TrainErrorCode } from './errors';
 import type { TrainProgress } from './progress';
@@ -83,6 +83,16 @@ async function readAll(model: ShadowPeftModel, set: ShadowTensors, role: string)
   return out;
 }
 
+/** One stored tensor of a checkpoint, checked against the size its spec says (E306 names it otherwise). */
+export function checkpointTensor(man: CheckpointManifest, data: Record<string, ArrayBuffer>, spec: Pick<GpuParamSpec, 'name' | 'shape'>, role: string): Float32Array {
+  const buf = data[spec.name];
+  const bytes = numel(spec.shape) * 4;
+  if (!buf || buf.byteLength !== bytes) {
+    throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint ${man.id}: ${role} tensor '${spec.name}' is ${buf ? `${buf.byteLength} bytes` : 'missing'}, expected ${bytes}`, 'the checkpoint is damaged; use an older one');
+  }
+  return new Float32Array(buf);
+}
+
 /** Reads the adapter, m and v back from the GPU; refuses (E304) if any value is NaN or ±Inf. */
 export async function captureCheckpoint(model: ShadowPeftModel, optimizer: ShadowOptimizer, meta: CheckpointMeta): Promise<Checkpoint> {
   const id = checkpointId(meta.runId, optimizer.step);
@@ -137,13 +147,7 @@ export function restoreCheckpoint(ck: Checkpoint, model: ShadowPeftModel, optimi
   const names = model.specs.map((s) => s.name);
   if (canonicalJson(names) !== canonicalJson(man.tensorNames)) throw mismatch('its adapter tensors differ from this model’s', 'load the base model the run started with');
   const write = (set: ShadowTensors, data: Record<string, ArrayBuffer>, role: string) => {
-    for (const s of specsOf(model, set)) {
-      const buf = data[s.name];
-      if (!buf || buf.byteLength !== numel(s.shape) * 4) {
-        throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint ${man.id}: ${role} tensor '${s.name}' is ${buf ? `${buf.byteLength} bytes` : 'missing'}, expected ${numel(s.shape) * 4}`, 'the checkpoint is damaged; resume from an older one');
-      }
-      model.gpu.write(set.byName.get(s.name)!, new Float32Array(buf));
-    }
+    for (const s of specsOf(model, set)) model.gpu.write(set.byName.get(s.name)!, checkpointTensor(man, data, s, role));
   };
   write(model.params, tensors.params, 'adapter');
   write(optimizer.m, tensors.m, 'AdamW m');
