@@ -22,7 +22,6 @@ import type { DumpBatch } from '../shadow/dump';
 import { dumpStep } from '../shadow/dump';
 import { sourceFromArg } from './nodeSources';
 import { parseArgs } from './args';
-import type { ExplicitShadow } from '../shadow/explicitShadow';
 import { explicitShadowFlags, runTrain, TRAIN_USAGE } from './train';
 
 async function info(modelArg: string): Promise<void> {
@@ -82,15 +81,14 @@ async function runDump(flags: Record<string, string | boolean>): Promise<void> {
   const gpu = new Gpu(device, caps);
   const base = await loadCausalLM(gpu, sourceFromArg(need('model')));
   const adapterDir = need('adapter');
-  const given: { explicitShadow?: ExplicitShadow | null } = {};
-  await explicitShadowFlags(flags, given);
+  const shadowModel = await explicitShadowFlags(flags);
   const { model } = await loadAdapter(
     base,
     {
       configJson: readFileSync(join(adapterDir, 'shadow_config.json'), 'utf8'),
       safetensors: new Uint8Array(readFileSync(join(adapterDir, 'shadow_adapter.safetensors'))),
     },
-    { explicit: given.explicitShadow ?? undefined },
+    { explicit: shadowModel?.explicit },
   );
   const batch = JSON.parse(readFileSync(need('batch'), 'utf8')) as DumpBatch;
   writeFileSync(need('out'), await dumpStep(model, batch));

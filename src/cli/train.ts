@@ -110,10 +110,10 @@ function describe(e: TrainEvent): string {
 
 /**
  * --shadow-model <model> [--shadow-embeddings own|frozen|base]: a pretrained model as the shadow
- * (SHADOWPEFT.md §6), keeping its embeddings trained (default), frozen, or fed the base's. Reads its
- * config.json into the run settings and returns where its weights come from.
+ * (SHADOWPEFT.md §6), keeping its embeddings trained (default), frozen, or fed the base's. Returns it
+ * (its config.json read) and where its weights come from; null without --shadow-model.
  */
-export async function explicitShadowFlags(flags: Flags, into: { explicitShadow?: ExplicitShadow | null }): Promise<ModelSource | undefined> {
+export async function explicitShadowFlags(flags: Flags): Promise<{ explicit: ExplicitShadow; source: ModelSource } | null> {
   const arg = text(flags, 'shadow-model');
   const embeddings = text(flags, 'shadow-embeddings');
   if (embeddings !== undefined && embeddings !== 'own' && embeddings !== 'frozen' && embeddings !== 'base') {
@@ -121,11 +121,10 @@ export async function explicitShadowFlags(flags: Flags, into: { explicitShadow?:
   }
   if (arg === undefined) {
     if (embeddings !== undefined) throw flagError('shadow-embeddings', embeddings, 'only applies with --shadow-model');
-    return undefined;
+    return null;
   }
   const source = sourceFromArg(arg);
-  into.explicitShadow = await readExplicitShadow(source, embeddingChoice(embeddings ?? 'own'));
-  return source;
+  return { explicit: await readExplicitShadow(source, embeddingChoice(embeddings ?? 'own')), source };
 }
 
 export async function runTrain(flags: Flags): Promise<void> {
@@ -140,8 +139,8 @@ export async function runTrain(flags: Flags): Promise<void> {
   const format = text(flags, 'format');
   const formats = Object.keys(FORMAT_NAMES).filter((f) => f !== 'plain_text'); // a .txt file is plain text by its name
   if (format !== undefined && !formats.includes(format)) throw flagError('format', format, `must be one of ${formats.join(', ')}`);
-  const overrides = trainOverrides(flags);
-  const shadowSource = await explicitShadowFlags(flags, overrides);
+  const shadowModel = await explicitShadowFlags(flags);
+  const overrides = { ...trainOverrides(flags), ...(shadowModel ? { explicitShadow: shadowModel.explicit } : {}) };
   const json = flags.json === true;
   const { device, caps } = await acquireDevice();
   const gpu = new Gpu(device, caps);
@@ -151,7 +150,7 @@ export async function runTrain(flags: Flags): Promise<void> {
       source: sourceFromArg(modelArg),
       data: { text: readFileSync(dataPath, 'utf8'), fileName: basename(dataPath), format: format as RecordFormat | undefined, template: template as 'auto' | 'chat' | 'plain' | undefined },
       overrides,
-      shadowSource,
+      shadowSource: shadowModel?.source,
       adapterDtype: dtype,
       onEvent: (e) => console.log(json ? JSON.stringify(e) : describe(e)),
     });
