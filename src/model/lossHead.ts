@@ -16,8 +16,10 @@ export const CE_BUDGET_BYTES = 64 * 2 ** 20;
 
 /**
  * Mean cross entropy of the head over supervised tokens, with dL/dh, never holding the (N, V)
- * logits at once (chunks of rows). One instance per (max N, C, V). Heads that run one after the
- * other may share one logits scratch (`shareScratchWith`): each keeps its own targets and losses.
+ * logits at once (chunks of rows). One instance per (max N, C, V).
+ * Two heads scored against the same batch, one after the other (ShadowPEFT's base and shadow losses),
+ * are created paired (`pairedWith`): they share the logits scratch and the uploaded targets — set
+ * them once with setTargets, then runOnTargets each — and keep their own losses.
  */
 export class LossHead {
   private constructor(
@@ -29,13 +31,14 @@ export class LossHead {
     private readonly scratch: CrossEntropyScratch,
     /** false when the scratch is another head's */
     private readonly ownsScratch: boolean,
-    private readonly targets: Tensor,
+    /** the uploaded targets, shared by paired heads */
+    private readonly targets: { tensor: Tensor; rows: number; supervised: number },
     private readonly lossPerRow: Tensor,
     readonly loss: Tensor,
   ) {}
 
-  static async create(gpu: Gpu, maxRows: number, C: number, V: number, shareScratchWith?: LossHead): Promise<LossHead> {
-    const shared = shareScratchWith && shareScratchWith.maxRows === maxRows && shareScratchWith.C === C && shareScratchWith.V === V ? shareScratchWith : null;
+  static async create(gpu: Gpu, maxRows: number, C: number, V: number, pairedWith?: LossHead): Promise<LossHead> {
+    const shared = pairedWith && pairedWith.maxRows === maxRows && pairedWith.C === C && pairedWith.V === V ? pairedWith : null;
     const chunkRows = shared?.chunkRows ?? crossEntropyChunkRows({ N: maxRows, C, V, budgetBytes: CE_BUDGET_BYTES, maxBindingBytes: gpu.caps.limits.maxStorageBufferBindingSize, offsetAlignment: gpu.caps.limits.minStorageBufferOffsetAlignment });
     return new LossHead(
       gpu,
@@ -45,29 +48,40 @@ export class LossHead {
       chunkRows,
       shared?.scratch ?? (await createCrossEntropyScratch(gpu, chunkRows, C, V)),
       !shared,
-      await gpu.createTensor('ce.targets', [maxRows], 'i32'),
+      shared?.targets ?? { tensor: await gpu.createTensor('ce.targets', [maxRows], 'i32'), rows: 0, supervised: 0 },
       await gpu.createTensor('ce.lossPerRow', [maxRows]),
       await gpu.createTensor('ce.loss', [1]),
     );
   }
 
-  /** Frees the head's buffers (its scratch only when it owns it). */
+  /** Frees the head's buffers (the scratch and targets only when it owns them, not when paired). */
   destroy(): void {
-    destroyTensors([this.targets, this.lossPerRow, this.loss, ...(this.ownsScratch ? [this.scratch] : [])]);
+    destroyTensors([this.lossPerRow, this.loss, ...(this.ownsScratch ? [this.scratch, this.targets.tensor] : [])]);
+  }
+
+  /** Uploads the (already shifted) targets for this head and its pair; returns the supervised rows. */
+  setTargets(targets: Int32Array): number {
+    this.gpu.write(this.targets.tensor, targets);
+    this.targets.rows = targets.length;
+    this.targets.supervised = countSupervised(targets, this.V);
+    return this.targets.supervised;
   }
 
   /**
-   * loss (1) = weight · mean CE of h (N, C) · headᵀ against targets (already shifted); with dh,
+   * loss (1) = weight · mean CE of h (N, C) · headᵀ against the targets set last; with dh,
    * dh (=) weight · dL/dh. Returns the number of supervised rows (0: loss and dh are 0).
    */
-  run(h: Tensor, head: RowSplitMatrix, targets: Int32Array, opts: { dh?: Tensor; weight?: number } = {}): number {
-    const N = targets.length;
-    const supervised = countSupervised(targets, this.V);
-    const weight = opts.weight ?? 1;
-    const scale = supervised > 0 ? weight / supervised : 0;
-    this.gpu.write(this.targets, targets);
-    crossEntropyForwardBackward(this.gpu, { h, E: head, targets: this.targets, dh: opts.dh, lossPerRow: this.lossPerRow, N, C: this.C, V: this.V, chunkRows: this.chunkRows, scale, scratch: this.scratch });
+  runOnTargets(h: Tensor, head: RowSplitMatrix, opts: { dh?: Tensor; weight?: number } = {}): number {
+    const { rows: N, supervised } = this.targets;
+    const scale = supervised > 0 ? (opts.weight ?? 1) / supervised : 0;
+    crossEntropyForwardBackward(this.gpu, { h, E: head, targets: this.targets.tensor, dh: opts.dh, lossPerRow: this.lossPerRow, N, C: this.C, V: this.V, chunkRows: this.chunkRows, scale, scratch: this.scratch });
     crossEntropyLossSum(this.gpu, this.lossPerRow, this.loss, N, scale);
     return supervised;
+  }
+
+  /** setTargets, then runOnTargets. */
+  run(h: Tensor, head: RowSplitMatrix, targets: Int32Array, opts: { dh?: Tensor; weight?: number } = {}): number {
+    this.setTargets(targets);
+    return this.runOnTargets(h, head, opts);
   }
 }

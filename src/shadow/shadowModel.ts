@@ -217,8 +217,9 @@ export class ShadowPeftModel {
     const embedGrad = this.grads.embed && ws.idGroups ? { parts: this.grads.embed, ids: ws.idGroups, distinct: this.uploadIdGroups(ws.idGroups, batch) } : null;
     const inp = this.forward(ws, batch, drop);
     const targets = shiftLabels(labels, batch.B, batch.T);
-    const supervised = ws.baseLoss.run(ws.base.h, base.head, targets, { dh: ws.dh });
-    ws.shadowLoss.run(ws.states[0]!, base.head, targets, { dh: ws.dsCE, weight: lambda });
+    const supervised = ws.baseLoss.setTargets(targets); // for the shadow's paired head too
+    ws.baseLoss.runOnTargets(ws.base.h, base.head, { dh: ws.dh });
+    ws.shadowLoss.runOnTargets(ws.states[0]!, base.head, { dh: ws.dsCE, weight: lambda });
 
     // Final norm, then the base layers from the top, with each slot's update and injection.
     base.finalNormBackward(ws.base, ws.hs[r.L]!, ws.dh, ws.dx, N);

@@ -45,7 +45,7 @@ export interface ShadowWorkspace {
   dsCE: Tensor; // (N, C) λ · dL_shadow/ds⁰
   normScratch: Tensor; // the shadow's final RMSNorm backward
   baseLoss: LossHead;
-  /** shares baseLoss's logits scratch: the two losses run one after the other */
+  /** paired with baseLoss: one logits scratch and one upload of the targets serve both */
   shadowLoss: LossHead;
 }
 
@@ -76,7 +76,7 @@ function ownSizes(r: ResolvedShadow, B: number, T: number): SizeEntry[] {
 /**
  * What a ShadowPEFT training workspace adds to the base model's training estimate (memory.ts:
  * layer and model workspaces, loss head with dh): the tensors above, the shadow layers' workspace,
- * the slot workspace, and the second loss head's targets and losses (its logits scratch is shared).
+ * the slot workspace, and the second loss head's losses (its logits scratch and targets are the first's).
  */
 export function shadowWorkspaceSizes(r: ResolvedShadow, B: number, T: number): SizeEntry[] {
   const N = B * T;
@@ -84,7 +84,6 @@ export function shadowWorkspaceSizes(r: ResolvedShadow, B: number, T: number): S
     ...ownSizes(r, B, T),
     ...layerWorkspaceSizes(shadowLayerDims(r), B, T, true).map((e) => ({ name: `shadow.ws.${e.name}`, shape: e.shape, dtype: 'f32' as const })),
     ...slotWorkspaceSizes(r, N, true).map((e) => ({ name: `slot.${e.name}`, shape: e.shape, dtype: 'f32' as const })),
-    { name: 'shadow.ce.targets', shape: [N], dtype: 'i32' },
     { name: 'shadow.ce.lossPerRow', shape: [N], dtype: 'f32' },
     { name: 'shadow.ce.loss', shape: [1], dtype: 'f32' },
   ];

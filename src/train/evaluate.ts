@@ -26,8 +26,9 @@ export async function evaluate(model: ShadowPeftModel, ws: ShadowWorkspace, batc
     if (b.supervised === 0) continue;
     model.forward(ws, b.batch, null);
     const targets = shiftLabels(b.labels, b.batch.B, b.batch.T);
-    ws.baseLoss.run(ws.base.h, model.base.head, targets);
-    ws.shadowLoss.run(ws.states[0]!, model.base.head, targets);
+    ws.baseLoss.setTargets(targets); // the shadow's head is paired with it
+    ws.baseLoss.runOnTargets(ws.base.h, model.base.head);
+    ws.shadowLoss.runOnTargets(ws.states[0]!, model.base.head);
     base += (await gpu.read(ws.baseLoss.loss))[0]! * b.supervised;
     shadow += (await gpu.read(ws.shadowLoss.loss))[0]! * b.supervised;
     supervised += b.supervised;
