@@ -6,6 +6,7 @@
 import type { Capabilities } from '../src/engine/device';
 import type { Tolerance } from '../src/engine/testing/expectClose';
 import type { ShadowConfig } from '../src/shadow/config';
+import type { ShadowEmbeddings } from '../src/shadow/explicitShadow';
 import type { DatasetFormat } from '../src/train/data/types';
 import type { DataIssue } from '../src/train/data/issues';
 import type { DatasetStats } from '../src/train/data/stats';
@@ -221,7 +222,7 @@ export interface AdapterFilesPayload {
 export interface ImportedAdapter {
   shadow: ShadowConfig;
   baseModel: string | null;
-  explicitShadow: { id: string; embeddings: 'own' | 'frozen' | 'base' } | null;
+  explicitShadow: { id: string; embeddings: ShadowEmbeddings } | null;
 }
 
 // ------------------------------------------------------------------ events

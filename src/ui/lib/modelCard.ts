@@ -2,7 +2,7 @@
  * The files that travel with a downloaded adapter besides the weights: the model card (README.md)
  * and the loss history as CSV. Pure functions of the studio's state, so they are unit-tested.
  */
-import type { DatasetSummary, ModelSourceSpec, TrainingSettings } from '../../../workers/api';
+import type { DatasetSummary, TrainingSettings } from '../../../workers/api';
 import type { ShadowEmbeddings } from '../../shadow/explicitShadow';
 import { explicitShadowFromMetadata, shadowEmbeddingsOf } from '../../shadow/explicitShadow';
 import { parseSafetensors } from '../../model/safetensors/parse';
@@ -218,13 +218,6 @@ function csvNumber(x: number | string | undefined): string {
 /** A CSV field, quoted when it holds a comma, quote or newline. */
 export function csvField(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** How a model source is named for a reader (and typed back): repo id[@revision], the URL, or the folder's name. */
-export function sourceName(spec: ModelSourceSpec): string {
-  if (spec.kind === 'hub') return spec.revision ? `${spec.repo}@${spec.revision}` : spec.repo;
-  if (spec.kind === 'url') return spec.label ?? spec.url;
-  return spec.name;
 }
 
 function pyString(s: string): string {

@@ -45,3 +45,10 @@ export function parseModelInput(text: string, origin: string): ModelChoice | { e
   if (rest.length === 0 && repo && REPO_ID.test(repo)) return hubChoice(repo, revision || undefined);
   return { error: `“${t}” is neither a Hub repo id (owner/name) nor a URL. Check the spelling, e.g. HuggingFaceTB/SmolLM2-135M-Instruct.` };
 }
+
+/** How a model source is named for a reader (parseModelInput reads it back): repo id[@revision], the URL, or the folder's name. */
+export function sourceName(spec: ModelSourceSpec): string {
+  if (spec.kind === 'hub') return spec.revision ? `${spec.repo}@${spec.revision}` : spec.repo;
+  if (spec.kind === 'url') return spec.label ?? spec.url;
+  return spec.name;
+}

@@ -1,7 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { CheckpointInfo, Estimate, ModelInfo, TrainingSettings, WorkerErrorInfo } from '../../../workers/api';
-import { sourceName } from '../lib/modelCard';
-import { parseModelInput } from '../lib/modelSource';
+import { parseModelInput, sourceName } from '../lib/modelSource';
 import type { ShadowEmbeddings } from '../../shadow/explicitShadow';
 import { embeddingChoice, shadowEmbeddingsOf } from '../../shadow/explicitShadow';
 import type { ShadowConfig } from '../../shadow/config';
