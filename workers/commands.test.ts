@@ -84,9 +84,9 @@ describe('worker commands', () => {
     expect(fromCheckpoint.configJson).toBe(exported.configJson);
     const tensorsOf = (b: ArrayBuffer) => [...parseSafetensors(new Uint8Array(b)).tensors].map(([k, t]) => [k, Array.from(t.data)]);
     expect(tensorsOf(fromCheckpoint.safetensors)).toEqual(tensorsOf(exported.safetensors));
-    expect(parseSafetensors(new Uint8Array(fromCheckpoint.safetensors)).metadata).toMatchObject({ base_model: 'qwen3-tiny', checkpoint: newest.id, optimizer_steps: String(newest.step) });
+    expect(parseSafetensors(new Uint8Array(fromCheckpoint.safetensors)).metadata).toMatchObject({ base_model: 'local folder qwen3-tiny', checkpoint: newest.id, optimizer_steps: String(newest.step) });
     const imported = await importAdapter(exported);
-    expect(imported.baseModel).toBe('qwen3-tiny');
+    expect(imported.baseModel).toBe('local folder qwen3-tiny');
     expect(imported.shadow.injection_hidden_size).toBe(4);
   });
 });
@@ -117,9 +117,9 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
     expect(events.find((e) => e.type === 'shadow-load-progress')).toMatchObject({ file: 'model.safetensors' });
     const exported = await exportAdapter('F32');
     const imported = await importAdapter(exported);
-    expect(session.shadow!.explicit!.id).toBe('explicit-llama-w36');
+    expect(session.shadow!.explicit!.id).toBe('local folder explicit-llama-w36');
     expect(session.shadow!.resolved.projection).toBe(true);
-    expect(imported.baseModel).toBe('qwen3-tiny');
+    expect(imported.baseModel).toBe('local folder qwen3-tiny');
     const shared = { ...settings, explicitShadow: { ...settings.explicitShadow, ownEmbeddings: false } };
     await expect(estimate(shared)).rejects.toThrow(/E217 the explicit shadow is 36 wide/);
 
@@ -127,7 +127,7 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
     const ck = (await listCheckpoints()).filter((c) => c.step === 1);
     expect(ck.length).toBe(1);
     await train({ ...settings, explicitShadow: null, epochs: 2 }, ck[0]!.id);
-    expect(session.shadow!.explicit!.id).toBe('explicit-llama-w36');
+    expect(session.shadow!.explicit!.id).toBe('local folder explicit-llama-w36');
     await stop();
 
     // An explicit adapter as the Python package writes it (no record of its model): refused with a way
@@ -136,9 +136,9 @@ describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () =
     const payload = { configJson: python.configJson, safetensors: python.safetensors.slice().buffer };
     await expect(importAdapter(payload)).rejects.toThrow(/E217 this adapter belongs to an explicit shadow model/);
     await expect(importAdapter(payload)).rejects.toMatchObject({ hint: expect.stringMatching(/Configure screen/) });
-    await expect(importAdapter(payload, { source: pickedFolder('explicit-qwen2-w40'), ownEmbeddings: false })).rejects.toThrow(/^E21\d with the shadow model chosen on the Configure screen \(explicit-qwen2-w40\): adapter /);
+    await expect(importAdapter(payload, { source: pickedFolder('explicit-qwen2-w40'), ownEmbeddings: false })).rejects.toThrow(/^E21\d with the shadow model chosen on the Configure screen \(local folder explicit-qwen2-w40\): adapter /);
     const attached = await importAdapter(payload, { ...settings.explicitShadow, ownEmbeddings: false }); // the file's table decides: own
-    expect(attached.explicitShadow).toEqual({ id: 'explicit-llama-w36', embeddings: 'own' });
+    expect(attached.explicitShadow).toEqual({ id: 'local folder explicit-llama-w36', embeddings: 'own' });
     expect(session.shadow!.resolved.backbone.C).toBe(36);
   });
 });

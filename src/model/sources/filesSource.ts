@@ -1,8 +1,10 @@
 import type { ModelSource } from './source';
+import { localFolderId } from './source';
 
 /**
  * A folder the user picked (directory picker or drag-and-drop): a list of File objects with their
- * paths relative to the folder. File objects can be posted to the worker as they are.
+ * paths relative to the folder. File objects can be posted to the worker as they are. Its id is
+ * `local folder <name>` (not the bare name, which could pass for a Hub repo or a path).
  */
 export function filesSource(name: string, files: readonly { path: string; file: Blob }[]): ModelSource {
   // Accept both "config.json" and "<folder>/config.json" as the file's path.
@@ -13,7 +15,7 @@ export function filesSource(name: string, files: readonly { path: string; file: 
     if (parts.length > 1) byPath.set(parts.slice(1).join('/'), f.file);
   }
   return {
-    id: name,
+    id: localFolderId(name),
     revision: null,
     baseUrl: null,
     async readBytes(path, onProgress) {

@@ -29,3 +29,19 @@ export async function readJson(source: ModelSource, path: string): Promise<unkno
   const text = await readText(source, path);
   return text === null ? null : (JSON.parse(text) as unknown);
 }
+
+/**
+ * How a model folder that is not a Hub repository is named where the name leaves the studio (the
+ * adapter's `base_model` metadata, checkpoints, model cards): `local folder <name>`. A Hub model is
+ * named by its repo id instead, so that Python can load it; a folder has to be passed by its path.
+ */
+export const LOCAL_FOLDER_PREFIX = 'local folder ';
+
+export function localFolderId(name: string): string {
+  return `${LOCAL_FOLDER_PREFIX}${name}`;
+}
+
+/** The folder name of a `local folder <name>` id, else null. */
+export function localFolderName(id: string): string | null {
+  return id.startsWith(LOCAL_FOLDER_PREFIX) && id.length > LOCAL_FOLDER_PREFIX.length ? id.slice(LOCAL_FOLDER_PREFIX.length) : null;
+}

@@ -3,7 +3,10 @@ import type { TrainingSettings } from '../../../workers/api';
 import { SHADOW_PRESETS } from '../../shadow/presets';
 import { emptyProgress, reduceTraining } from '../store/trainProgress';
 import { settingsFromPreset } from '../store/trainingSlice';
-import { buildModelCard, csvField, explicitShadowRecordOf, finalMetrics, lossHistoryCsv } from './modelCard';
+import { baseModelRecordOf, buildModelCard, csvField, explicitShadowRecordOf, finalMetrics, lossHistoryCsv, modelRefOf, modelShortName } from './modelCard';
+import { filesSource } from '../../model/sources/filesSource';
+import { localFolderId } from '../../model/sources/source';
+import { bundledChoice } from '../store/modelSlice';
 import { serializeSafetensors } from '../../model/safetensors/serialize';
 import { explicitShadowMetadata } from '../../shadow/explicitShadow';
 
@@ -30,7 +33,8 @@ describe('lossHistoryCsv', () => {
 describe('buildModelCard', () => {
   const card = buildModelCard({
     baseModel: 'Qwen/Qwen3-0.6B',
-    baseRepo: 'Qwen/Qwen3-0.6B',
+    baseRevision: 'main',
+    baseFilesUrl: null,
     data: {
       fileName: 'gsm8k.jsonl',
       format: 'chat',
@@ -71,7 +75,7 @@ describe('buildModelCard', () => {
   });
 
   it('an explicit shadow: names the shadow model and passes it to the Python loader', () => {
-    const input = { baseModel: 'Qwen/Qwen3-8B', baseRepo: 'Qwen/Qwen3-8B', data: null, settings, maxLength: null, history, trainableParameters: null, dtype: 'F32' as const, createdAt: new Date(0) };
+    const input = { baseModel: 'Qwen/Qwen3-8B', baseRevision: null, baseFilesUrl: null, data: null, settings, maxLength: null, history, trainableParameters: null, dtype: 'F32' as const, createdAt: new Date(0) };
     const own = buildModelCard({ ...input, explicitShadow: { id: 'Qwen/Qwen3-0.6B', revision: null, embeddings: 'own' } });
     expect(own).toContain('## Shadow model');
     expect(own).toContain('| shadow model | Qwen/Qwen3-0.6B (its own layers and sizes) |');
@@ -86,6 +90,10 @@ describe('buildModelCard', () => {
     const shared = buildModelCard({ ...input, explicitShadow: { id: 'https://example.org/m/', revision: null, embeddings: 'base' } });
     expect(shared).toContain('shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)');
     expect(shared.match(/```/g)).toHaveLength(2);
+    // a URL is nothing from_pretrained can read: a path placeholder, and what to download into it
+    expect(shared).toContain('# the shadow model was read from https://example.org/m/: download its files into a folder and pass its path here\nshadow = AutoModelForCausalLM.from_pretrained("./m")');
+    const folder = buildModelCard({ ...input, explicitShadow: { id: 'local folder kjv-llama-3m', revision: null, embeddings: 'own' } });
+    expect(folder).toContain('# the shadow model is the local folder kjv-llama-3m, not a Hub repo: download the folder and pass its path here\nshadow = AutoModelForCausalLM.from_pretrained("./kjv-llama-3m")');
   });
 
   it('reads the explicit shadow from the adapter file\'s metadata, not from the settings', () => {
@@ -96,10 +104,68 @@ describe('buildModelCard', () => {
   });
 
   it('says so when there is no data summary or evaluation', () => {
-    const bare = buildModelCard({ baseModel: 'tiny', baseRepo: null, data: null, settings, explicitShadow: null, maxLength: null, history: emptyProgress().history, trainableParameters: null, dtype: 'BF16', createdAt: new Date(0) });
+    const bare = buildModelCard({ baseModel: 'tiny', baseRevision: null, baseFilesUrl: null, data: null, settings, explicitShadow: null, maxLength: null, history: emptyProgress().history, trainableParameters: null, dtype: 'BF16', createdAt: new Date(0) });
     expect(bare).toContain('not recorded in this session');
     expect(bare).toContain('validation loss: not evaluated');
     expect(bare).toContain('stored as BF16');
+  });
+});
+
+describe('the base model in the card: an id Python can load, never a display title', () => {
+  const input = { data: null, settings, explicitShadow: null, maxLength: null, history, trainableParameters: null, dtype: 'F32' as const, createdAt: new Date(0) };
+  const pythonOf = (card: string) => card.slice(card.indexOf('```python'), card.lastIndexOf('```'));
+
+  it('a Hub model: by repo id, in the front matter and the snippet, with a pinned revision', () => {
+    const card = buildModelCard({ ...input, baseModel: 'HuggingFaceTB/SmolLM2-135M-Instruct', baseRevision: 'abc123', baseFilesUrl: null });
+    expect(card).toContain('\nbase_model: HuggingFaceTB/SmolLM2-135M-Instruct\n');
+    expect(card).toContain('base = AutoModelForCausalLM.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct", revision="abc123")');
+    expect(card).toContain('tokenizer = AutoTokenizer.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct", revision="abc123")');
+    expect(card).toContain('https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct');
+    expect(pythonOf(card)).not.toContain('base_path');
+  });
+
+  it('the bundled model: `local folder <name>`, a path placeholder with instructions, where its files were read', () => {
+    const card = buildModelCard({ ...input, baseModel: 'local folder kjv-llama-3m', baseRevision: null, baseFilesUrl: 'http://127.0.0.1:5173/models/kjv-llama-3m/' });
+    expect(card).not.toContain('bundled, offline');
+    expect(card).not.toMatch(/^base_model:/m); // the Hub reads it as a repo id; a folder has none
+    expect(card).toContain('# ShadowPEFT adapter for local folder kjv-llama-3m');
+    expect(card).toContain('the local folder `kjv-llama-3m`, not a Hugging Face Hub repository: download that folder');
+    expect(card).toContain('the studio read its files from http://127.0.0.1:5173/models/kjv-llama-3m/');
+    const py = pythonOf(card);
+    expect(py).toContain('# the base model is the local folder kjv-llama-3m, not a Hub repo: download the folder and pass its path here\nbase_path = "./kjv-llama-3m"\n');
+    expect(py).toContain('base = AutoModelForCausalLM.from_pretrained(base_path)');
+    expect(py).toContain('tokenizer = AutoTokenizer.from_pretrained(base_path)');
+  });
+
+  it('a base read from a URL: a path placeholder named after it; a bare name (CLI) is a folder', () => {
+    const url = buildModelCard({ ...input, baseModel: 'https://example.org/models/tiny/', baseRevision: null, baseFilesUrl: 'https://example.org/models/tiny/' });
+    expect(url).not.toMatch(/^base_model:/m);
+    expect(pythonOf(url)).toContain('# the base model was read from https://example.org/models/tiny/: download its files into a folder and pass its path here\nbase_path = "./tiny"');
+    const bare = buildModelCard({ ...input, baseModel: 'kjv-llama-3m', baseRevision: null, baseFilesUrl: null });
+    expect(pythonOf(bare)).toContain('base_path = "./kjv-llama-3m"');
+  });
+
+  it('the studio records the bundled model and a picked folder as `local folder <name>`; the title is only shown', () => {
+    const choice = bundledChoice({ name: 'kjv-llama-3m', title: 'KJV Llama 3M (bundled, offline)', description: '', url: 'http://127.0.0.1:5173/models/kjv-llama-3m/', isDefault: true });
+    expect(choice.label).toBe('KJV Llama 3M (bundled, offline)');
+    expect(choice.source).toEqual({ kind: 'url', url: 'http://127.0.0.1:5173/models/kjv-llama-3m/', label: 'local folder kjv-llama-3m' });
+    expect(filesSource('kjv-llama-3m', []).id).toBe('local folder kjv-llama-3m');
+  });
+
+  it('modelRefOf and modelShortName read the recorded ids', () => {
+    expect(modelRefOf('Qwen/Qwen3-0.6B')).toEqual({ kind: 'hub', repo: 'Qwen/Qwen3-0.6B' });
+    expect(modelRefOf(localFolderId('kjv-llama-3m'))).toEqual({ kind: 'folder', name: 'kjv-llama-3m' });
+    expect(modelRefOf('http://127.0.0.1:5173/models/kjv-llama-3m/')).toEqual({ kind: 'url', url: 'http://127.0.0.1:5173/models/kjv-llama-3m/', name: 'kjv-llama-3m' });
+    expect(modelRefOf('qwen3-tiny')).toEqual({ kind: 'folder', name: 'qwen3-tiny' });
+    expect(modelShortName('local folder kjv-llama-3m')).toBe('kjv-llama-3m');
+    expect(modelShortName('Qwen/Qwen3-0.6B')).toBe('Qwen/Qwen3-0.6B');
+  });
+
+  it('reads the base model an adapter file records, under either revision key', () => {
+    const file = (meta: Record<string, string>) => serializeSafetensors([{ name: 'x', dtype: 'F32', shape: [1], data: new Uint8Array(4) }], meta);
+    expect(baseModelRecordOf(file({ base_model: 'local folder kjv-llama-3m', base_model_revision: '' }))).toEqual({ id: 'local folder kjv-llama-3m', revision: null });
+    expect(baseModelRecordOf(file({ base_model: 'Qwen/Qwen3-0.6B', base_revision: 'main' }))).toEqual({ id: 'Qwen/Qwen3-0.6B', revision: 'main' });
+    expect(baseModelRecordOf(file({ format: 'pt' }))).toEqual({ id: null, revision: null });
   });
 });
 

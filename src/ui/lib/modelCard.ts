@@ -6,15 +6,22 @@ import type { DatasetSummary, TrainingSettings } from '../../../workers/api';
 import type { ShadowEmbeddings } from '../../shadow/explicitShadow';
 import { explicitShadowFromMetadata, shadowEmbeddingsOf } from '../../shadow/explicitShadow';
 import { parseSafetensors } from '../../model/safetensors/parse';
+import { localFolderName } from '../../model/sources/source';
 import { FORMAT_NAMES } from '../../train/data/formats';
 import type { TrainHistory } from '../store/trainProgress';
 import { formatCount, formatMetric } from './format';
+import { REPO_ID } from './modelSource';
 
 export interface ModelCardInput {
-  /** the base model's id as the Hub (or the local folder / URL) names it */
+  /**
+   * The base model's id as the adapter records it (`base_model`): a Hub repo id, `local folder <name>`
+   * or a URL (see modelRefOf). Never a display title: the card's Python has to load it.
+   */
   baseModel: string;
-  /** Hub repo id when the base came from the Hub; the snippet then loads it by name */
-  baseRepo: string | null;
+  /** The Hub revision the base was read at (null, or "main", for the default branch). */
+  baseRevision: string | null;
+  /** Where the studio read a folder's files from (the bundled model's /models/<name>/), else null. */
+  baseFilesUrl: string | null;
   data: Pick<DatasetSummary, 'fileName' | 'format' | 'records' | 'trainExamples' | 'validationExamples' | 'stats' | 'fingerprint'> | null;
   settings: TrainingSettings;
   /**
@@ -63,18 +70,75 @@ export function explicitShadowRecordOf(safetensors: ArrayBuffer | Uint8Array): E
   return e ? { id: e.id, revision: e.revision ?? null, embeddings: shadowEmbeddingsOf(e) } : null;
 }
 
+/**
+ * What a recorded model id says about where the model can be had: a Hub repo (Python loads it by
+ * name), a folder that is not on the Hub (Python needs its path), or a URL that served the Hub layout
+ * (download its files into a folder first).
+ */
+export type ModelRef = { kind: 'hub'; repo: string } | { kind: 'folder'; name: string } | { kind: 'url'; url: string; name: string };
+
+export function modelRefOf(id: string): ModelRef {
+  const folder = localFolderName(id);
+  if (folder !== null) return { kind: 'folder', name: folder };
+  if (/^https?:\/\//i.test(id)) return { kind: 'url', url: id, name: id.replace(/[?#].*$/, '').replace(/\/+$/, '').split('/').pop() || 'model' };
+  if (REPO_ID.test(id)) return { kind: 'hub', repo: id };
+  // A bare name: the CLI records a folder by its name; an older studio recorded a bundled model's title.
+  return { kind: 'folder', name: id };
+}
+
+/** A short name of a model for file names: the repo id, the folder's or the URL's last segment. */
+export function modelShortName(id: string): string {
+  const ref = modelRefOf(id);
+  return ref.kind === 'hub' ? ref.repo : ref.name;
+}
+
+/**
+ * The argument of `from_pretrained` for a model, and the comment a reader needs before it: a Hub
+ * repo by name (with its revision), anything else as a path placeholder to replace.
+ */
+function pythonModelArg(ref: ModelRef, revision: string | null, what: string): { arg: string; comment: string | null } {
+  if (ref.kind === 'hub') return { arg: pyString(ref.repo) + (revision ? `, revision=${pyString(revision)}` : ''), comment: null };
+  const path = pyString(`./${ref.name}`);
+  if (ref.kind === 'folder') return { arg: path, comment: `# ${what} is the local folder ${ref.name}, not a Hub repo: download the folder and pass its path here` };
+  return { arg: path, comment: `# ${what} was read from ${ref.url}: download its files into a folder and pass its path here` };
+}
+
+/** How the card names a model in prose (Markdown). */
+function modelProse(ref: ModelRef, revision: string | null, filesUrl: string | null): string {
+  const files = 'config.json, the safetensors weights, tokenizer.json and tokenizer_config.json';
+  if (ref.kind === 'hub') return `\`${ref.repo}\`${revision ? ` at revision \`${revision}\`` : ''} on the Hugging Face Hub (https://huggingface.co/${ref.repo})`;
+  if (ref.kind === 'folder') {
+    return `the local folder \`${ref.name}\`, not a Hugging Face Hub repository: download that folder (${files}) and pass its path` + (filesUrl ? `; the studio read its files from ${filesUrl}` : '');
+  }
+  return `the model served at ${ref.url}, not a Hugging Face Hub repository: download its files (${files}) into a folder and pass its path`;
+}
+
+/**
+ * The base model an adapter file records in its metadata (`base_model`, and the revision under either
+ * key the studio writes), nulls when absent (an adapter saved by the Python package).
+ */
+export function baseModelRecordOf(safetensors: ArrayBuffer | Uint8Array): { id: string | null; revision: string | null } {
+  const meta = parseSafetensors(safetensors instanceof Uint8Array ? safetensors : new Uint8Array(safetensors)).metadata;
+  const text = (v: string | undefined) => (v ? v : null);
+  return { id: text(meta.base_model), revision: text(meta.base_model_revision) ?? text(meta.base_revision) };
+}
+
 export function buildModelCard(c: ModelCardInput): string {
   const s = c.settings;
   const sh = s.shadow;
   const m = finalMetrics(c.history);
-  const baseLoad = c.baseRepo ?? c.baseModel;
+  const baseRef = modelRefOf(c.baseModel);
+  const baseRevision = c.baseRevision && c.baseRevision !== 'main' ? c.baseRevision : null;
+  const base = pythonModelArg(baseRef, baseRevision, 'the base model');
   const effectiveBatch = s.microBatchSize * s.gradientAccumulation;
   const explicit = c.explicitShadow;
   const shadowLoad = explicit ? (explicit.revision ? `${explicit.id}@${explicit.revision}` : explicit.id) : null;
+  const shadowArg = explicit ? pythonModelArg(modelRefOf(explicit.id), explicit.revision, 'the shadow model') : null;
   const lines: string[] = [
     '---',
     'library_name: shadow-peft',
-    `base_model: ${yamlString(c.baseRepo ?? c.baseModel)}`,
+    // The Hub reads base_model as a repo id: a folder or URL has none to give.
+    ...(baseRef.kind === 'hub' ? [`base_model: ${yamlString(baseRef.repo)}`] : []),
     'tags:',
     '  - shadow-peft',
     '  - peft',
@@ -98,7 +162,7 @@ export function buildModelCard(c: ModelCardInput): string {
     '',
     '## Base model',
     '',
-    `- ${c.baseModel}${c.baseRepo && c.baseRepo !== c.baseModel ? ` (${c.baseRepo})` : ''}`,
+    `- ${modelProse(baseRef, baseRevision, c.baseFilesUrl)}`,
     '',
     ...(explicit
       ? [
@@ -161,13 +225,15 @@ export function buildModelCard(c: ModelCardInput): string {
     'from transformers import AutoModelForCausalLM, AutoTokenizer',
     'from shadow_peft import ShadowForCausalLM',
     '',
-    `base = AutoModelForCausalLM.from_pretrained(${pyString(baseLoad)})`,
-    `tokenizer = AutoTokenizer.from_pretrained(${pyString(baseLoad)})`,
+    ...(base.comment
+      ? [base.comment, `base_path = ${base.arg}`, 'base = AutoModelForCausalLM.from_pretrained(base_path)', 'tokenizer = AutoTokenizer.from_pretrained(base_path)']
+      : [`base = AutoModelForCausalLM.from_pretrained(${base.arg})`, `tokenizer = AutoTokenizer.from_pretrained(${base.arg})`]),
     '',
-    ...(explicit
+    ...(explicit && shadowArg
       ? [
           '# the explicit shadow: the same pretrained model it was trained from',
-          `shadow = AutoModelForCausalLM.from_pretrained(${explicit.revision ? `${pyString(explicit.id)}, revision=${pyString(explicit.revision)}` : pyString(explicit.id)})`,
+          ...(shadowArg.comment ? [shadowArg.comment] : []),
+          `shadow = AutoModelForCausalLM.from_pretrained(${shadowArg.arg})`,
           ...(explicit.embeddings !== 'base' ? [] : ['from shadow_peft.peft_model import prepare_shadow_model', 'shadow = prepare_shadow_model(shadow, remove_embed_tokens=True)  # fed the base embeddings']),
           '',
           '# the folder that holds shadow_config.json and shadow_adapter.safetensors',

@@ -20,7 +20,8 @@ export function hubChoice(repo: string, revision?: string): ModelChoice {
   return { key: `hub:${repo}${revision ? `@${revision}` : ''}`, label: repo + (revision ? ` @ ${revision}` : ''), source };
 }
 
-const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+/** A Hub repo id, owner/name. */
+export const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 
 /**
  * "owner/name", "owner/name@revision", "https://huggingface.co/owner/name", an http(s) URL or a

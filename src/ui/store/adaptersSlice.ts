@@ -2,7 +2,7 @@ import type { StateCreator } from 'zustand';
 import type { AdapterFilesPayload, CheckpointInfo, ImportedAdapter, WorkerErrorInfo } from '../../../workers/api';
 import { buildAdapterZip, CARD_FILE, CONFIG_FILE, HISTORY_FILE, readAdapterUpload, WEIGHTS_FILE } from '../lib/adapterZip';
 import { fileSafe, saveBlob } from '../lib/download';
-import { buildModelCard, explicitShadowRecordOf, lossHistoryCsv } from '../lib/modelCard';
+import { baseModelRecordOf, buildModelCard, explicitShadowRecordOf, lossHistoryCsv, modelShortName } from '../lib/modelCard';
 import { studioWorker, toErrorInfo, transferring } from '../worker/client';
 import type { StudioState } from './store';
 
@@ -50,11 +50,17 @@ export const createAdaptersSlice: StateCreator<StudioState, [], [], AdaptersSlic
   const saveZip = (payload: AdapterFilesPayload, dtype: 'F32' | 'BF16', label: string) => {
     const s = get();
     const m = s.model;
-    const baseModel = m.loaded?.id ?? m.info?.id ?? m.choice?.label ?? 'unknown base model';
-    const baseRepo = m.choice?.source.kind === 'hub' ? m.choice.source.repo : null;
+    // The base as the file records it (repo id, `local folder <name>` or URL; a stored checkpoint's
+    // own), never the choice's label: a bundled model's title is nothing Python can load.
+    const loaded = m.loaded ?? m.info;
+    const recorded = baseModelRecordOf(payload.safetensors);
+    const baseModel = recorded.id ?? loaded?.id ?? 'unknown base model';
+    const isLoaded = loaded?.id === baseModel;
+    const source = isLoaded && m.choice && m.choice.key === m.loadedKey ? m.choice.source : null;
     const readme = buildModelCard({
       baseModel,
-      baseRepo,
+      baseRevision: recorded.revision ?? (isLoaded ? loaded.revision : null),
+      baseFilesUrl: source?.kind === 'url' ? source.url : null,
       data: s.data.summary,
       settings: s.training.settings,
       explicitShadow: explicitShadowRecordOf(payload.safetensors),
@@ -65,7 +71,7 @@ export const createAdaptersSlice: StateCreator<StudioState, [], [], AdaptersSlic
       createdAt: new Date(),
     });
     const zip = buildAdapterZip({ configJson: payload.configJson, safetensors: payload.safetensors, readme, lossCsv: lossHistoryCsv(s.training.progress.history) });
-    const fileName = `${fileSafe(baseModel)}-shadow-${label}.zip`;
+    const fileName = `${fileSafe(modelShortName(baseModel))}-shadow-${label}.zip`;
     saveBlob(new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }), fileName);
     patch({ exportStatus: 'done', lastExport: { fileName, bytes: zip.byteLength, files: [CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, HISTORY_FILE] } });
   };

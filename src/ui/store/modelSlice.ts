@@ -1,5 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { LoadedModel, ModelInfo, StudioEvent, WorkerErrorInfo } from '../../../workers/api';
+import { localFolderId } from '../../model/sources/source';
 import type { BundledModel } from '../lib/manifests';
 import { fetchIndex, parseModelIndex } from '../lib/manifests';
 import type { ModelChoice } from '../lib/modelSource';
@@ -48,8 +49,12 @@ export const initialModelState = (): ModelState => ({
   progress: null,
 });
 
+/**
+ * A bundled model: shown by its title, recorded (adapters, checkpoints, model cards) as the folder it
+ * is, `local folder <name>` — the title is no id that Python could load.
+ */
 export function bundledChoice(m: BundledModel): ModelChoice {
-  return { key: `bundled:${m.name}`, label: m.title, source: { kind: 'url', url: m.url, label: m.title } };
+  return { key: `bundled:${m.name}`, label: m.title, source: { kind: 'url', url: m.url, label: localFolderId(m.name) } };
 }
 
 // inspections answer out of order when the user clicks quickly: only the newest one counts
