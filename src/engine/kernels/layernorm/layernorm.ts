@@ -3,7 +3,7 @@ import { KernelSource } from '../../kernel';
 import type { Gpu } from '../../runtime';
 import type { Tensor } from '../../tensor';
 import { numel } from '../../tensor';
-import { partialPlan, rowWorkgroupSize } from '../rmsnorm/rmsnorm';
+import { maxPartials, partialPlan, rowWorkgroupSize } from '../rmsnorm/rmsnorm';
 import source from './layernorm.wgsl?raw';
 
 const forwardKernel = new KernelSource('layernorm', source, { N: 'u32', C: 'u32', eps: 'f32' } as const);
@@ -12,9 +12,9 @@ const reduceKernel = new KernelSource('layernorm', source, { C: 'u32', P: 'u32' 
 
 const REDUCE_WG = 64;
 
-/** f32 elements of the scratch tensor layernormBackward needs for N rows of width C (at most 512·C). */
+/** f32 elements of the scratch tensor layernormBackward needs for any call of up to N rows of width C (at most 512·C; see maxPartials). */
 export function layernormScratchElements(N: number, C: number): number {
-  return 2 * partialPlan(N).P * C;
+  return 2 * maxPartials(N) * C;
 }
 
 export interface LayernormForwardArgs {

@@ -1,4 +1,4 @@
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../runtime';
 import { expectClose } from '../../testing/expectClose';
 import { uniform } from '../../testing/random';
@@ -94,6 +94,18 @@ describe('rmsnorm backward: GPU against the CPU reference', () => {
       const { rowsPerGroup, P } = partialPlan(N);
       if (P > 256 || (P - 1) * rowsPerGroup >= N || P * rowsPerGroup < N) throw new Error(`bad plan for N ${N}: ${rowsPerGroup} rows × ${P}`);
     }
+  });
+
+  it('a scratch sized for N rows serves every call of fewer rows (the plan is not monotonic in N)', () => {
+    // A workspace is sized for its largest micro-batch; the last partial batch and evaluation batches are smaller.
+    const C = 3;
+    let worst = 0;
+    for (let N = 1; N <= 3000; N++) {
+      const size = rmsnormScratchElements(N, C);
+      worst = Math.max(worst, partialPlan(N).P * C);
+      if (size < worst) throw new Error(`scratch for ${N} rows holds ${size} elements, but ${worst} are needed by a call of at most ${N} rows`);
+    }
+    expect(rmsnormScratchElements(3000, C)).toBe(256 * C);
   });
 });
 

@@ -24,9 +24,18 @@ export function partialPlan(N: number): { rowsPerGroup: number; P: number } {
   return { rowsPerGroup, P: Math.ceil(N / rowsPerGroup) };
 }
 
-/** f32 elements of the scratch tensor rmsnormBackward needs for N rows of width C (at most 256·C). */
+/**
+ * Most partial rows partialPlan writes for any call of up to N rows: min(N, MAX_PARTIALS). Not
+ * partialPlan(N).P, which is not monotonic in N (P(300) = 150 but P(256) = 256): a workspace sized
+ * for its largest batch must also serve every smaller one (the last partial batch, evaluation).
+ */
+export function maxPartials(N: number): number {
+  return Math.min(N, MAX_PARTIALS);
+}
+
+/** f32 elements of the scratch tensor rmsnormBackward needs for any call of up to N rows of width C (at most 256·C). */
 export function rmsnormScratchElements(N: number, C: number): number {
-  return partialPlan(N).P * C;
+  return maxPartials(N) * C;
 }
 
 export interface RmsnormForwardArgs {
