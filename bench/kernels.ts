@@ -26,7 +26,7 @@ async function benchMatmul(label: string, M: number, N: number, K: number, stora
   const c = await gpu.createTensor('y', [M, N]);
   const { medianMs, timing } = await measure(gpu, () => matmul(gpu, { a, b, c, M, N, K, transB: true }), repeats);
   results.push({ name: `matmul ${label} (${storage} W)`, shape: `${M}×${N}×${K}`, medianMs, rate: (2 * M * N * K) / (medianMs * 1e6), unit: 'GFLOP/s', timing, repeats });
-  for (const t of [a, b, c]) t.buffer.destroy();
+  gpu.release([a, b, c]);
 }
 
 async function benchHead(M: number, V: number, K: number) {
@@ -39,7 +39,7 @@ async function benchHead(M: number, V: number, K: number) {
   const record = () => parts.forEach((p) => matmul(gpu, { a, b: p.tensor, c, M, N: p.rows, K, transB: true, offsetC: p.rowStart, ldc: V }));
   const { medianMs, timing } = await measure(gpu, record, repeats);
   results.push({ name: `matmul Qwen3 head chunk (bf16x2 W, ${parts.length} row parts)`, shape: `${M}×${V}×${K}`, medianMs, rate: (2 * M * V * K) / (medianMs * 1e6), unit: 'GFLOP/s', timing, repeats });
-  for (const t of [a, c, ...parts.map((p) => p.tensor)]) t.buffer.destroy();
+  gpu.release([a, c, ...parts.map((p) => p.tensor)]);
 }
 
 async function benchAttention(T: number, NH: number, NKV: number, HS: number) {
@@ -53,7 +53,7 @@ async function benchAttention(T: number, NH: number, NKV: number, HS: number) {
   // Causal: about half of the T² score and value products, 2 FLOP each, over HS per head.
   const flops = 2 * 2 * NH * HS * ((T * (T + 1)) / 2);
   results.push({ name: 'attention forward (causal, GQA)', shape: `T ${T}, NH ${NH}, NKV ${NKV}, HS ${HS}`, medianMs, rate: flops / (medianMs * 1e6), unit: 'GFLOP/s', timing, repeats });
-  for (const t of [q, k, v, out, lse]) t.buffer.destroy();
+  gpu.release([q, k, v, out, lse]);
 }
 
 await benchMatmul('q/o projection', 512, 1024, 1024);

@@ -61,6 +61,23 @@ describe('Gpu runtime', () => {
     expect(Array.from(await gpu.read(t))).toEqual([7, 11, 12, 13]);
   });
 
+  it('releases a buffer that recorded, unsubmitted work still uses without a submit error, and counts it back', async () => {
+    await gpu.sync();
+    const before = gpu.allocatedBytes;
+    const t = await gpu.createTensor('released', [1000]);
+    expect(gpu.allocatedBytes - before).toBe(4000);
+    const keep = await gpu.createTensor('kept', [4]);
+    gpu.dispatch(fill.variant({ entryPoint: 'main' }), { n: 1000, value: 1 }, [t], [16]);
+    // Destroying t before that dispatch is submitted would make the submit fail ("used in submit while destroyed").
+    gpu.release({ ws: { t }, again: [t] });
+    expect(gpu.allocatedBytes - before).toBe(16);
+    gpu.dispatch(fill.variant({ entryPoint: 'main' }), { n: 4, value: 5 }, [keep], [1]);
+    expect(Array.from(await gpu.read(keep))).toEqual([5, 6, 7, 8]);
+    gpu.release(keep);
+    gpu.release(keep); // a second release is a no-op, not a double count
+    expect(gpu.allocatedBytes).toBe(before);
+  });
+
   it('compiles pipelines ahead of time and names a broken kernel in a coded error', async () => {
     await gpu.preparePipelines([fill.variant({ entryPoint: 'main', constants: { WG: 32 } })]);
     const broken = new KernelSource('test_broken', '{{PARAMS}}\n@compute @workgroup_size(1) fn main() { let x: f32 = undefined_thing; }', { n: 'u32' } as const);

@@ -6,7 +6,7 @@ import type { KernelSpec } from './kernel';
 import type { ParamDecl, ParamValues } from './params';
 import { packParams, paramsByteSize } from './params';
 import type { Tensor } from './tensor';
-import { binding, numel, shapeString, tensorBytes } from './tensor';
+import { binding, buffersOf, numel, shapeString, tensorBytes } from './tensor';
 
 /**
  * GPUBufferUsage / GPUMapMode values from the WebGPU spec. The globals exist only once an
@@ -46,6 +46,9 @@ export class Gpu {
   private lost: { reason: string; message: string } | null = null;
   /** Dispatches recorded since creation: a cheap counter for tests and benchmarks. */
   dispatchCount = 0;
+  /** Every storage buffer created through createBuffer and not yet released, with its size. */
+  private readonly live = new Map<GPUBuffer, number>();
+  private liveBytes = 0;
 
   constructor(device: GPUDevice, caps: Capabilities) {
     this.device = device;
@@ -89,7 +92,39 @@ export class Gpu {
       buffer.destroy();
       throw new StudioError(GpuErrorCode.validation, `could not create buffer '${label}' (${formatBytes(size)}): ${validation.message}`);
     }
+    this.live.set(buffer, size);
+    this.liveBytes += size;
     return buffer;
+  }
+
+  /**
+   * Frees the buffers of every tensor in `value` (a tensor, a GPUBuffer, or arrays and plain objects
+   * of them; see buffersOf). Work already recorded is submitted first: WebGPU lets a buffer be
+   * destroyed once the commands that use it are submitted (it is freed after they finish), but a
+   * command still being recorded would fail at submit ("used in submit while destroyed"). The one
+   * place GPU memory is given back, so allocatedBytes stays true.
+   */
+  release(value: unknown): void {
+    const buffers = buffersOf(value);
+    if (buffers.size === 0) return;
+    this.flush();
+    for (const b of buffers) {
+      const size = this.live.get(b);
+      if (size === undefined) continue; // already released, or not this runtime's
+      this.live.delete(b);
+      this.liveBytes -= size;
+      b.destroy();
+    }
+  }
+
+  /** Bytes of storage buffers created and not yet released: the studio's own GPU memory, counted by the allocator. */
+  get allocatedBytes(): number {
+    return this.liveBytes;
+  }
+
+  /** Storage buffers created and not yet released. */
+  get allocatedBuffers(): number {
+    return this.live.size;
   }
 
   /** Uploads data into a tensor. Pending dispatches are submitted first so the write lands after them. */
@@ -308,6 +343,7 @@ export class Gpu {
   }
 
   destroy(): void {
+    this.release([...this.live.keys()]);
     this.uniformBuffer.destroy();
     this.device.destroy();
   }

@@ -70,24 +70,31 @@ export function rowParts(m: RowSplitMatrix): readonly RowPart[] {
 }
 
 /**
- * Frees the GPU buffers of every tensor found in `value`: a tensor, or arrays and plain objects of
- * them, nested (workspaces are such records). Class instances are not entered: they free their own.
- * Each buffer is destroyed once; use only for tensors the caller owns outright.
+ * The distinct GPU buffers of every tensor found in `value`: a tensor, a raw GPUBuffer, or arrays and
+ * plain objects of them, nested (workspaces are such records). Class instances are not entered: they
+ * free their own. Gpu.release frees what this finds.
  */
-export function destroyTensors(value: unknown, seen = new Set<GPUBuffer>()): void {
-  if (value === null || typeof value !== 'object') return;
+export function buffersOf(value: unknown, out = new Set<GPUBuffer>()): Set<GPUBuffer> {
+  if (value === null || typeof value !== 'object') return out;
   if (Array.isArray(value)) {
-    for (const v of value) destroyTensors(v, seen);
-    return;
+    for (const v of value) buffersOf(v, out);
+    return out;
   }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return;
+  if (isGpuBuffer(value)) {
+    out.add(value);
+    return out;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return out;
   const t = value as Partial<Tensor>;
   if (t.buffer && typeof t.offset === 'number' && Array.isArray(t.shape)) {
-    if (!seen.has(t.buffer)) {
-      seen.add(t.buffer);
-      t.buffer.destroy();
-    }
-    return;
+    out.add(t.buffer);
+    return out;
   }
-  for (const v of Object.values(value)) destroyTensors(v, seen);
+  for (const v of Object.values(value)) buffersOf(v, out);
+  return out;
+}
+
+function isGpuBuffer(v: object): v is GPUBuffer {
+  const b = v as Partial<GPUBuffer>;
+  return typeof b.destroy === 'function' && typeof b.mapAsync === 'function' && typeof b.size === 'number';
 }

@@ -57,6 +57,11 @@ export class CausalLM {
     return new CausalLM(gpu, config, weights, invFreq);
   }
 
+  /** Frees the frozen weights; nothing may use the model afterwards. */
+  destroy(): void {
+    this.gpu.release([[...this.weights.views.values()], [...this.weights.split.values()], this.invFreq]);
+  }
+
   async createWorkspace(B: number, T: number, withBackward: boolean): Promise<ModelWorkspace> {
     const N = B * T;
     const C = this.config.hiddenSize;

@@ -17,6 +17,8 @@ export interface Stepper {
   readonly cached: boolean;
   readonly maxT: number;
   reset(): void;
+  /** Frees the stepper's GPU buffers (workspace, logits, caches); its owner calls it once. */
+  release(): void;
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -95,6 +97,10 @@ export async function cachedStepper(model: CausalLM, maxT: number): Promise<Step
     cached: true,
     maxT,
     reset: () => cache.reset(),
+    release: () => {
+      model.gpu.release({ ws, logits });
+      cache.destroy();
+    },
     async step(tokens) {
       const T = tokens.length;
       const batch = makeBatch([tokens]);
@@ -118,6 +124,7 @@ export async function uncachedStepper(model: CausalLM, maxT: number): Promise<St
     cached: false,
     maxT,
     reset: () => undefined,
+    release: () => model.gpu.release({ ws, logits }),
     async step(tokens) {
       const batch = makeBatch([tokens]);
       model.forward(ws, batch);

@@ -46,6 +46,6 @@ export class KvCache {
   }
 
   destroy(): void {
-    for (const t of [...this.k, ...this.v, this.mask]) t.buffer.destroy();
+    this.gpu.release([...this.k, ...this.v, this.mask]);
   }
 }

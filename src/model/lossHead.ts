@@ -2,7 +2,6 @@ import type { CrossEntropyScratch } from '../engine/kernels/crossentropy/crossen
 import { countSupervised, createCrossEntropyScratch, crossEntropyChunkRows, crossEntropyForwardBackward, crossEntropyLossSum, IGNORE_INDEX } from '../engine/kernels/crossentropy/crossentropy';
 import type { Gpu } from '../engine/runtime';
 import type { RowSplitMatrix, Tensor } from '../engine/tensor';
-import { destroyTensors } from '../engine/tensor';
 
 /** Causal shift: targets[b, t] = labels[b, t+1], −100 at each sequence's last position. */
 export function shiftLabels(labels: ArrayLike<number>, B: number, T: number): Int32Array {
@@ -56,7 +55,7 @@ export class LossHead {
 
   /** Frees the head's buffers (the scratch and targets only when it owns them, not when paired). */
   destroy(): void {
-    destroyTensors([this.lossPerRow, this.loss, ...(this.ownsScratch ? [this.scratch, this.targets.tensor] : [])]);
+    this.gpu.release([this.lossPerRow, this.loss, ...(this.ownsScratch ? [this.scratch, this.targets.tensor] : [])]);
   }
 
   /** Uploads the (already shifted) targets for this head and its pair; returns the supervised rows. */

@@ -4,6 +4,7 @@ import { makeBatch } from '../model/batch';
 import type { Stepper } from '../model/generate';
 import { KvCache } from '../model/kvCache';
 import type { ShadowPeftModel, ShadowWorkspace } from './shadowModel';
+import { destroyShadowWorkspace } from './shadowWorkspace';
 
 /** How a ShadowPEFT model decodes: the base with the shadow (§7 default) or the detached shadow alone. */
 export type ShadowMode = 'base_shadow' | 'shadow_only';
@@ -35,6 +36,12 @@ export async function shadowCachedStepper(model: ShadowPeftModel, maxT: number, 
       caches.base.reset();
       caches.shadow.reset();
     },
+    release: () => {
+      destroyShadowWorkspace(model.gpu, ws);
+      model.gpu.release(logits);
+      caches.base.destroy();
+      caches.shadow.destroy();
+    },
     async step(tokens) {
       const T = tokens.length;
       const batch = makeBatch([tokens]);
@@ -57,6 +64,10 @@ export async function shadowUncachedStepper(model: ShadowPeftModel, maxT: number
     cached: false,
     maxT,
     reset: () => undefined,
+    release: () => {
+      destroyShadowWorkspace(model.gpu, ws);
+      model.gpu.release(logits);
+    },
     async step(tokens) {
       const batch = makeBatch([tokens]);
       model.forward(ws, batch, null, undefined, mode);

@@ -2,6 +2,7 @@ import type { Tensor } from '../engine/tensor';
 import { rowsView } from '../engine/tensor';
 import { makeBatch } from '../model/batch';
 import type { ShadowPeftModel } from './shadowModel';
+import { destroyShadowWorkspace } from './shadowWorkspace';
 
 export interface LensEntry {
   id: number;
@@ -37,27 +38,31 @@ export async function logitLens(model: ShadowPeftModel, tokens: readonly number[
   const T = tokens.length;
   const batch = makeBatch([tokens]);
   const baseWs = await base.createWorkspace(1, T, true);
-  base.forward(baseWs, batch);
   const ws = await model.createWorkspace(1, T);
-  model.forward(ws, batch, null);
   const row = await gpu.createTensor('lens.row', [1, C]);
   const normed = await gpu.createTensor('lens.normed', [1, C]);
   const logits = await gpu.createTensor('lens.logits', [1, V]);
-  const readOut = async (src: Tensor, finalNorm: boolean): Promise<LensEntry[]> => {
-    gpu.copy(rowsView(src, token, 1, C), row);
-    if (finalNorm) base.finalNormForward(row, normed, 1);
-    base.logits(finalNorm ? normed : row, logits, 1);
-    return topK(await gpu.read(logits), k);
-  };
-  const layers: LogitLens['layers'] = [];
-  for (let slot = 0; slot < model.resolved.slots; slot++) {
-    layers.push({
-      baseOff: await readOut(baseWs.residuals![slot + 1]!, true),
-      baseOn: await readOut(ws.hs[slot + 1]!, true),
-      // s⁰ is already normed by the shadow's own final norm and read by the head directly (§3).
-      shadow: await readOut(ws.states[slot]!, slot !== 0),
-    });
+  try {
+    base.forward(baseWs, batch);
+    model.forward(ws, batch, null);
+    const readOut = async (src: Tensor, finalNorm: boolean): Promise<LensEntry[]> => {
+      gpu.copy(rowsView(src, token, 1, C), row);
+      if (finalNorm) base.finalNormForward(row, normed, 1);
+      base.logits(finalNorm ? normed : row, logits, 1);
+      return topK(await gpu.read(logits), k);
+    };
+    const layers: LogitLens['layers'] = [];
+    for (let slot = 0; slot < model.resolved.slots; slot++) {
+      layers.push({
+        baseOff: await readOut(baseWs.residuals![slot + 1]!, true),
+        baseOn: await readOut(ws.hs[slot + 1]!, true),
+        // s⁰ is already normed by the shadow's own final norm and read by the head directly (§3).
+        shadow: await readOut(ws.states[slot]!, slot !== 0),
+      });
+    }
+    return { token, layers };
+  } finally {
+    gpu.release([row, normed, logits, baseWs]);
+    destroyShadowWorkspace(gpu, ws);
   }
-  for (const t of [row, normed, logits]) t.buffer.destroy();
-  return { token, layers };
 }

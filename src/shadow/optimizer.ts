@@ -41,6 +41,11 @@ export class ShadowOptimizer {
     return new ShadowOptimizer(gpu, model, m, v, norm);
   }
 
+  /** Frees the moments and the norm state (the model's parameters and gradients are the model's). */
+  destroy(): void {
+    this.gpu.release([...this.m.buffers, ...this.v.buffers, this.norm]);
+  }
+
   /** Clips, then updates every adapter tensor; reads back the norm and the non-finite flag. */
   async apply(hyper: AdamWHyper, maxGradNorm?: number): Promise<StepReport> {
     const { gpu, model } = this;

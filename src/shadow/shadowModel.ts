@@ -117,7 +117,7 @@ export class ShadowPeftModel {
 
   /** Frees the adapter's parameters and gradients (the base model is not touched). */
   destroy(): void {
-    for (const b of new Set([...this.params.buffers, ...this.grads.buffers, this.invFreq.buffer])) b.destroy();
+    this.gpu.release([...this.params.buffers, ...this.grads.buffers, this.invFreq]);
   }
 
   createWorkspace(B: number, T: number): Promise<ShadowWorkspace> {

@@ -1,7 +1,6 @@
 import { rmsnormScratchElements } from '../engine/kernels/rmsnorm/rmsnorm';
 import type { Gpu } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
-import { destroyTensors } from '../engine/tensor';
 import type { CausalLM, ModelWorkspace } from '../model/causalLM';
 import type { LayerWorkspace } from '../model/layerWorkspace';
 import { createLayerWorkspace, layerWorkspaceSizes } from '../model/layerWorkspace';
@@ -128,9 +127,9 @@ export async function createShadowWorkspace(gpu: Gpu, base: CausalLM, r: Resolve
 }
 
 /** Frees every buffer of a workspace (the base model's workspace inside it too). */
-export function destroyShadowWorkspace(ws: ShadowWorkspace): void {
+export function destroyShadowWorkspace(gpu: Gpu, ws: ShadowWorkspace): void {
   const { baseLoss, shadowLoss, ...tensors } = ws;
-  destroyTensors(tensors);
+  gpu.release(tensors);
   shadowLoss.destroy();
   baseLoss.destroy();
 }

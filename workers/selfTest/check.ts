@@ -61,7 +61,7 @@ export class CaseTensors {
   }
 
   destroy(): void {
-    for (const t of this.owned) t.buffer.destroy();
+    this.gpu.release(this.owned);
     this.owned.length = 0;
   }
 }
