@@ -6,8 +6,7 @@ import { parseSafetensors } from '../src/model/safetensors/parse';
 import { EMBED_KEY } from '../src/shadow/shadowParams';
 import type { AdapterFilesPayload, ExplicitShadowSettings, ImportedAdapter } from './api';
 import { sourceOf } from './modelCommands';
-import { resetSteppers } from './generateCommands';
-import { requireModel, requireShadow, session } from './session';
+import { requireModel, requireShadow, setShadow } from './session';
 
 /** Errors that an explicit shadow without a record in the file would give when loaded as implicit. */
 const RETRY_WITH_EXPLICIT = new Set<string>([ShadowErrorCode.explicitShadowMismatch, ShadowErrorCode.adapterKeyMissing, ShadowErrorCode.adapterKeyUnexpected, ShadowErrorCode.adapterShapeMismatch]);
@@ -45,8 +44,7 @@ export async function importAdapter(files: AdapterFilesPayload, explicitShadow?:
       throw new StudioError(second.code, `with the shadow model chosen on the Configure screen (${source.id}): ${second.detail}`, second.hint);
     });
   });
-  session.shadow = shadow;
-  resetSteppers();
+  setShadow(shadow);
   const e = shadow.explicit;
   return { shadow: shadow.config, baseModel: metadata.base_model ?? null, explicitShadow: e ? { id: e.id, embeddings: shadowEmbeddingsOf(e) } : null };
 }

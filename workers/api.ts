@@ -151,9 +151,16 @@ export interface Estimate {
   loraEquivalentRank: number;
   tokensPerEpoch: number;
   stepsPerEpoch: number;
-  /** measured on a warm-up step */
+  totalSteps: number;
+  /** evaluations the run makes (every evalEvery steps and once at the end) */
+  evaluations: number;
+  /** measured on a warm-up micro-batch, times the accumulation */
   msPerStep: number | null;
   msPerEpoch: number | null;
+  /** one pass over the validation set, measured on one evaluation batch */
+  msPerEvaluation: number | null;
+  /** every step and every evaluation of the run */
+  msTotal: number | null;
 }
 
 export interface CheckpointInfo {

@@ -1,32 +1,32 @@
-import { datasetFingerprint } from '../src/train/data/fingerprint';
-import { parseDataset } from '../src/train/data/parse';
 import { previewExamples } from '../src/train/data/preview';
-import { splitTrainValidation } from '../src/train/data/split';
 import { datasetStats } from '../src/train/data/stats';
-import { tokenizeExamples } from '../src/train/data/tokenize';
 import type { DataTokenizer } from '../src/train/data/tokenize';
+import { prepareDataset, tokenizerIdOf } from '../src/train/runSetup';
 import type { DatasetRequest, DatasetSummary } from './api';
 import { requireModel, session } from './session';
 
-/** Parses, tokenizes with the loaded model's tokenizer and chat template, splits, and summarises. */
+/** Parses, tokenizes with the loaded model's tokenizer and chat template, splits, and summarises (the run set-up's pipeline). */
 export async function loadDataset(req: DatasetRequest): Promise<DatasetSummary> {
-  const { tokenizer } = requireModel();
-  const parsed = parseDataset(req.text, { onError: req.onError, fileName: req.fileName, columns: req.columns });
-  const tok = tokenizeExamples(parsed.examples, tokenizer as unknown as DataTokenizer, { maxLength: req.maxLength });
-  const split = splitTrainValidation(tok.examples, { validationFraction: req.validationFraction, seed: req.seed });
-  const stats = datasetStats(tok.examples, { maxLength: req.maxLength, truncatedCount: tok.truncatedCount, droppedCount: tok.droppedCount });
+  const { tokenizer, source } = requireModel();
+  const tok = tokenizer as unknown as DataTokenizer;
+  const data = prepareDataset(
+    req.text,
+    { fileName: req.fileName, onError: req.onError, columns: req.columns, maxLength: req.maxLength, validationFraction: req.validationFraction, seed: req.seed, tokenizerId: tokenizerIdOf(source) },
+    tok,
+  );
+  const stats = datasetStats(data.examples, { maxLength: req.maxLength, truncatedCount: data.truncated, droppedCount: data.dropped });
   const summary: DatasetSummary = {
     fileName: req.fileName,
-    format: parsed.format,
-    records: parsed.examples.length,
-    trainExamples: split.train.length,
-    validationExamples: split.validation.length,
-    issues: [...parsed.issues, ...tok.dropped],
-    issueCount: parsed.issueCount + tok.droppedCount,
+    format: data.format,
+    records: data.records,
+    trainExamples: data.train.length,
+    validationExamples: data.validation.length,
+    issues: data.issues,
+    issueCount: data.malformedRecords + data.dropped,
     stats,
-    preview: previewExamples(tok.examples, tokenizer as unknown as DataTokenizer, 8),
-    fingerprint: datasetFingerprint(req.text, { maxLength: req.maxLength, validationFraction: req.validationFraction, seed: req.seed, columns: req.columns ?? null }),
+    preview: previewExamples(data.examples, tok, 8),
+    fingerprint: data.fingerprint,
   };
-  session.dataset = { summary, maxLength: req.maxLength, validationFraction: req.validationFraction, train: split.train, validation: split.validation };
+  session.dataset = { summary, maxLength: req.maxLength, validationFraction: req.validationFraction, train: data.train, validation: data.validation };
   return summary;
 }

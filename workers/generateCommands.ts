@@ -3,7 +3,7 @@ import type { Stepper } from '../src/model/generate';
 import { cachedStepper, generate } from '../src/model/generate';
 import { shadowCachedStepper } from '../src/shadow/generate';
 import type { GenerateRequest, GenerateResult, GenerationMode } from './api';
-import { requireModel, requireShadow, session } from './session';
+import { onModelOrShadowReplaced, requireModel, requireShadow, session } from './session';
 
 const cancels = new Map<number, AbortController>();
 
@@ -76,7 +76,9 @@ export function cancelGeneration(requestId: number): void {
   cancels.get(requestId)?.abort();
 }
 
-/** Drops cached steppers (after the adapter or the model changes). */
-export function resetSteppers(): void {
+/** Frees the cached steppers; they are made again on the next prompt. */
+function releaseSteppers(): void {
+  for (const { stepper } of steppers.values()) stepper.release();
   steppers.clear();
 }
+onModelOrShadowReplaced(releaseSteppers);

@@ -13,7 +13,7 @@ import { formatBytes } from '../src/engine/runtime';
 import { StudioError } from '../src/engine/errors';
 import type { Capabilities } from '../src/engine/device';
 import type { LoadedModel, ModelInfo, ModelSourceSpec } from './api';
-import { getGpu, session } from './session';
+import { getGpu, session, unloadModel } from './session';
 
 export function sourceOf(spec: ModelSourceSpec): ModelSource {
   if (spec.kind === 'hub') return hubSource(spec.repo, spec.revision ?? 'main');
@@ -80,8 +80,7 @@ export async function loadModel(spec: ModelSourceSpec): Promise<LoadedModel> {
   const source = sourceOf(spec);
   const config = await readModelConfig(source);
   const info = infoOf(source, config, gpu.caps, await downloadBytes(spec, source));
-  session.model = null;
-  session.shadow = null;
+  unloadModel();
   // Every downloaded chunk and uploaded tensor reports progress; a cancel request stops the load there.
   const model = await loadCausalLM(gpu, source, {
     onProgress: (p) => {

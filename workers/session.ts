@@ -22,6 +22,8 @@ export interface LoadedDataset {
 }
 
 export interface Session {
+  /** true while a training run uses the model and the shadow: neither may be replaced then */
+  training: boolean;
   gpu: Gpu | null;
   source: ModelSource | null;
   model: CausalLM | null;
@@ -31,7 +33,7 @@ export interface Session {
   emit: (e: StudioEvent) => void;
 }
 
-export const session: Session = { gpu: null, source: null, model: null, tokenizer: null, dataset: null, shadow: null, emit: () => undefined };
+export const session: Session = { training: false, gpu: null, source: null, model: null, tokenizer: null, dataset: null, shadow: null, emit: () => undefined };
 
 let gpuPromise: Promise<Gpu> | null = null;
 
@@ -59,4 +61,41 @@ export function requireDataset(): LoadedDataset {
 export function requireShadow(): ShadowPeftModel {
   if (!session.shadow) throw new StudioError('E503', 'no shadow adapter exists yet', 'train one, or import an adapter on the Adapters screen');
   return session.shadow;
+}
+
+/**
+ * GPU objects made from the current shadow or model (generation steppers, the training probe): each
+ * registers how to free them, and they are freed before what they were made from is replaced.
+ */
+const dependents: (() => void)[] = [];
+
+export function onModelOrShadowReplaced(release: () => void): void {
+  dependents.push(release);
+}
+
+function releaseDependents(): void {
+  for (const release of dependents) release();
+}
+
+/** Refuses to replace the model or shadow under a running training run. */
+function assertNotTraining(what: string): void {
+  if (session.training) throw new StudioError('E505', `a training run is in progress, so the ${what} cannot be replaced now`, 'stop the run first (its last checkpoint is kept)');
+}
+
+/** The session's one owner of the adapter: the previous one (and what was made from it) is freed. */
+export function setShadow(next: ShadowPeftModel | null): void {
+  if (session.shadow === next) return;
+  assertNotTraining('adapter');
+  releaseDependents();
+  session.shadow?.destroy();
+  session.shadow = next;
+}
+
+/** Drops the loaded model (and the adapter on it), freeing their GPU memory, before another loads. */
+export function unloadModel(): void {
+  assertNotTraining('model');
+  setShadow(null);
+  releaseDependents();
+  session.model?.destroy();
+  Object.assign(session, { model: null, tokenizer: null, source: null });
 }

@@ -24,30 +24,48 @@ function coded<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T): (...
     try {
       return await fn(...args);
     } catch (e) {
-      if (e instanceof StudioError) throw { code: e.code, message: e.message, hint: e.hint };
+      if (e instanceof StudioError) {
+        // A coded error that says it is a bug (a GPU validation error, an internal one) is logged like an uncoded one.
+        if (/bug in the studio/.test(e.hint)) console.error(`studio worker: ${e.code}`, e);
+        throw { code: e.code, message: e.message, hint: e.hint };
+      }
       if (e && typeof e === 'object' && 'code' in e && 'message' in e) throw e; // already coded (data issues)
-      throw { code: 'E000', message: e instanceof Error ? e.message : String(e), hint: 'this is a bug in the studio; please report it' };
+      // Uncoded: a bug. Its stack goes to the console, which the hint points to.
+      console.error('studio worker: uncoded error', e);
+      throw { code: 'E000', message: e instanceof Error ? e.message : String(e), hint: 'this is a bug in the studio; please report it with the browser console\'s output' };
     }
   };
 }
 
+/**
+ * Runs `use` on the session's adapter or, without one, on a fresh adapter (the identity: the base
+ * unchanged) made for this call and freed after it.
+ */
+async function withShadow<T>(use: (shadow: ShadowPeftModel) => Promise<T>): Promise<T> {
+  if (session.shadow) return use(session.shadow);
+  const fresh = await ShadowPeftModel.create(requireModel().model, shadowConfig());
+  try {
+    return await use(fresh);
+  } finally {
+    fresh.destroy();
+  }
+}
+
 /** Layer × token statistics of a prompt; without a trained adapter, a fresh one (the identity) is used. */
 async function inspect(prompt: string): Promise<LayerStates> {
-  const { model, tokenizer } = requireModel();
-  const shadow = session.shadow ?? (await ShadowPeftModel.create(model, shadowConfig()));
+  const { tokenizer } = requireModel();
   const ids = promptIds(prompt, false).slice(0, 256);
   if (ids.length === 0) throw new StudioError('E504', 'the prompt is empty', 'type a prompt first');
-  const r = await inspectLayerStates(shadow, ids);
+  const r = await withShadow((shadow) => inspectLayerStates(shadow, ids));
   const stats = Object.fromEntries(LAYER_STATS.map((s) => [s, Array.from(r.stats[s])])) as LayerStates['stats'];
   return { tokens: ids.map((id) => tokenizer.decode([id])), layers: r.slots, stats };
 }
 
 async function lens(prompt: string, token: number, k: number): Promise<LogitLensView> {
-  const { model, tokenizer } = requireModel();
-  const shadow = session.shadow ?? (await ShadowPeftModel.create(model, shadowConfig()));
+  const { tokenizer } = requireModel();
   const ids = promptIds(prompt, false).slice(0, 256);
   if (token < 0 || token >= ids.length) throw new StudioError('E508', `token ${token} is outside the prompt's ${ids.length} tokens`, 'select a cell of the heatmaps again');
-  const r = await logitLens(shadow, ids, token, k);
+  const r = await withShadow((shadow) => logitLens(shadow, ids, token, k));
   const view = (list: { id: number; prob: number }[]) => list.map((e) => ({ text: tokenizer.decode([e.id]), prob: e.prob }));
   return { token, layers: r.layers.map((l) => ({ baseOff: view(l.baseOff), baseOn: view(l.baseOn), shadow: view(l.shadow) })) };
 }

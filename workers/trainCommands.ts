@@ -1,38 +1,32 @@
-import { GpuErrorCode, StudioError } from '../src/engine/errors';
-import { estimateMemory, plannedBytes } from '../src/model/memory';
-import { gpuParamSpecs } from '../src/shadow/shadowParams';
-import { destroyShadowWorkspace, shadowWorkspaceSizes } from '../src/shadow/shadowWorkspace';
+import { StudioError } from '../src/engine/errors';
 import type { ModelSource } from '../src/model/sources/source';
 import type { ExplicitShadow } from '../src/shadow/explicitShadow';
-import { loadPretrainedShadow, readExplicitShadow } from '../src/shadow/explicitShadow';
-import { baseArchitectureOf, resolveShadowOn } from '../src/shadow/fromModel';
-import { loraEquivalentRank, shadowParamBreakdown } from '../src/shadow/paramCount';
-import { ShadowOptimizer } from '../src/shadow/optimizer';
-import { ShadowPeftModel } from '../src/shadow/shadowModel';
+import { readExplicitShadow } from '../src/shadow/explicitShadow';
+import type { ShadowPeftModel } from '../src/shadow/shadowModel';
 import type { ShadowWorkspace } from '../src/shadow/shadowModel';
+import { destroyShadowWorkspace } from '../src/shadow/shadowWorkspace';
 import { inspectLayerStates, LAYER_STATS } from '../src/shadow/inspect';
 import { shadowCachedStepper } from '../src/shadow/generate';
 import { generate } from '../src/model/generate';
 import type { Stepper } from '../src/model/generate';
 import { CheckpointStore } from '../src/train/checkpoints';
-import { restoreCheckpoint } from '../src/train/checkpointState';
 import { TrainController } from '../src/train/controller';
+import { estimateRun } from '../src/train/estimate';
 import { evaluate as evaluateSet } from '../src/train/evaluate';
 import type { TrainEvent } from '../src/train/events';
 import { prepareBatch } from '../src/train/prepareBatch';
 import type { RunConfig } from '../src/train/runConfig';
 import { runConfig } from '../src/train/runConfig';
-import { plannedSteps, stepsPerEpoch } from '../src/train/stepPlan';
-import { Trainer } from '../src/train/trainer';
-import { numel } from '../src/engine/tensor';
+import type { RunParts } from '../src/train/runSetup';
+import { createRun, resolvePadId } from '../src/train/runSetup';
+import { longestSequence, planRun } from '../src/train/stepPlan';
 import { checkpointAdapterFiles } from '../src/train/checkpointExport';
 import type { AdapterFilesPayload, CheckpointInfo, Estimate, LayerStates, TrainingSettings } from './api';
-import { resetSteppers } from './generateCommands';
 import { sourceOf } from './modelCommands';
-import { requireDataset, requireModel, session } from './session';
+import { onModelOrShadowReplaced, requireDataset, requireModel, session, setShadow } from './session';
 
 interface Run {
-  trainer: Trainer;
+  parts: RunParts;
   controller: TrainController;
   config: RunConfig;
   totalSteps: number;
@@ -101,7 +95,7 @@ function forward(e: TrainEvent, totalSteps: number): void {
     case 'paused':
       emit({ type: 'train-status', status: 'paused', reason: e.reason === 'non-finite' ? 'paused after 3 steps in a row with NaN or infinite gradients; lower the learning rate, then resume' : 'paused' });
       // A pause is a natural save point: the next reload can resume from exactly here.
-      if (run) void run.trainer.saveCheckpoint().catch((err: unknown) => warn(e.step, err));
+      if (run) void run.parts.trainer.saveCheckpoint().catch((err: unknown) => warn(e.step, err));
       break;
     case 'checkpoint':
       emit({ type: 'train-checkpoint', step: e.step, id: e.id });
@@ -137,13 +131,19 @@ async function sampleAt(step: number): Promise<void> {
     const promptLength = Math.max(1, example.labels.findIndex((l) => l !== -100));
     const prompt = example.inputIds.slice(0, Math.min(promptLength, 96));
     const maxT = prompt.length + SAMPLE_TOKENS;
-    if (!sampler || sampler.shadow !== shadow || sampler.maxT < maxT) sampler = { shadow, maxT, stepper: await shadowCachedStepper(shadow, maxT, 'base_shadow') };
+    if (!sampler || sampler.shadow !== shadow || sampler.maxT < maxT) {
+      sampler?.stepper.release();
+      sampler = { shadow, maxT, stepper: await shadowCachedStepper(shadow, maxT, 'base_shadow') };
+    }
     const stepper = sampler.stepper;
     const r = await generate(stepper, prompt, { maxNewTokens: SAMPLE_TOKENS, stopTokenIds: [...shadow.base.config.eosTokenIds] });
     const promptText = tokenizer.decode(prompt, { skip_special_tokens: true });
     session.emit({ type: 'sample', step, prompt: promptText, text: tokenizer.decode(r.tokens, { skip_special_tokens: true }) });
     // The same probe prompt's layer statistics, so the Inspect screen can show them over training.
-    if (!probe || probe.shadow !== shadow || probe.T !== prompt.length) probe = { shadow, T: prompt.length, ws: await shadow.createWorkspace(1, prompt.length) };
+    if (!probe || probe.shadow !== shadow || probe.T !== prompt.length) {
+      if (probe) destroyShadowWorkspace(probe.shadow.gpu, probe.ws);
+      probe = { shadow, T: prompt.length, ws: await shadow.createWorkspace(1, prompt.length) };
+    }
     const states = await inspectLayerStates(shadow, prompt, probe.ws);
     session.emit({
       type: 'inspect-snapshot',
@@ -160,6 +160,14 @@ async function sampleAt(step: number): Promise<void> {
 
 const SAMPLE_TOKENS = 24;
 
+/** The probe and sampler are made from the shadow: freed with it. */
+onModelOrShadowReplaced(() => {
+  if (probe) destroyShadowWorkspace(probe.shadow.gpu, probe.ws);
+  sampler?.stepper.release();
+  probe = null;
+  sampler = null;
+});
+
 function warn(step: number, err: unknown): void {
   const info = err instanceof StudioError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'E000', message: String(err), hint: '' };
   session.emit({ type: 'train-warning', step, error: info });
@@ -167,43 +175,50 @@ function warn(step: number, err: unknown): void {
 
 /** Starts a run, or resumes one from a checkpoint; returns once it is running (events report the rest). */
 export async function train(settings: TrainingSettings, resumeFrom?: string): Promise<void> {
-  if (run) throw new StudioError('E505', 'a training run is already in progress', 'stop it first, or pause and resume it');
-  const { model: base, tokenizer } = requireModel();
+  if (run || session.training) throw new StudioError('E505', 'a training run is already in progress', 'stop it first, or pause and resume it');
+  const { model: base, tokenizer, source } = requireModel();
   const data = requireDataset();
   const checkpoints = await checkpointStore();
   const ck = resumeFrom ? await checkpoints.loadCheckpoint(resumeFrom) : null;
   // A resumed run takes everything from its checkpoint (the explicit shadow's weights included).
   const explicit = ck ? null : await explicitOf(settings);
   const config = ck ? ck.manifest.config : configOf(settings, explicit?.explicit ?? null);
-  const shadow = await ShadowPeftModel.create(base, config.shadow, config.seed, config.explicitShadow ?? null);
-  const optimizer = await ShadowOptimizer.create(shadow);
-  if (ck) restoreCheckpoint(ck, shadow, optimizer, { baseModelId: requireModel().source.id, datasetFingerprint: data.summary.fingerprint });
-  else if (explicit) await loadPretrainedShadow(shadow, explicit.source, (p) => session.emit({ type: 'shadow-load-progress', ...p }));
-  session.shadow = shadow;
-  resetSteppers();
   const controller = new TrainController();
-  const totalSteps = plannedSteps(config, data.train.length);
-  const runId = ck?.manifest.runId ?? `run-${Date.now().toString(36)}`;
-  const padId = tokenizer.pad_token_id ?? 0;
-  const trainer = await Trainer.create({
-    model: shadow,
-    optimizer,
+  const totalSteps = planRun(config, data).totalSteps;
+  const parts = await createRun({
+    base,
     config,
-    data: { train: data.train, validation: data.validation, padId, fingerprint: data.summary.fingerprint },
+    data: { train: data.train, validation: data.validation, padId: resolvePadId(tokenizer, base.config.vocabSize), fingerprint: data.summary.fingerprint },
+    resumeFrom: ck ? { checkpoint: ck, baseModelId: source.id } : undefined,
+    explicitSource: explicit?.source,
+    onShadowLoadProgress: (p) => session.emit({ type: 'shadow-load-progress', ...p }),
     controller,
-    checkpoints: { store: checkpoints, runId },
-    resume: ck?.manifest.progress,
+    checkpoints: { store: checkpoints, runId: ck?.manifest.runId ?? `run-${Date.now().toString(36)}` },
     onEvent: (e) => forward(e, totalSteps),
   });
+  try {
+    setShadow(parts.model);
+  } catch (e) {
+    parts.release();
+    parts.model.destroy();
+    throw e;
+  }
+  session.training = true;
   session.emit({ type: 'train-status', status: 'running' });
-  const done = trainer.run().then(
+  const done = parts.trainer.run().then(
     (r) => session.emit({ type: 'train-status', status: r.reason === 'stopped' ? 'stopped' : 'done', reason: r.reason }),
     (err: unknown) => {
       const info = err instanceof StudioError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'E000', message: String(err), hint: 'this is a bug in the studio; please report it' };
+      if (!(err instanceof StudioError)) console.error('training failed with an uncoded error', err);
       session.emit({ type: 'train-status', status: 'error', error: info });
     },
-  ).finally(() => (run = null));
-  run = { trainer, controller, config, totalSteps, done };
+  ).finally(() => {
+    // The optimizer and workspace go with the run; the trained adapter stays for the Playground and export.
+    parts.release();
+    session.training = false;
+    run = null;
+  });
+  run = { parts, controller, config, totalSteps, done };
 }
 
 export async function pause(): Promise<void> {
@@ -223,76 +238,36 @@ export async function stop(): Promise<void> {
   await r.done;
 }
 
+/** Batches of the evaluate command (no run settings apply to it). */
+const EVAL_BATCH = 4;
+
 export async function evaluate(): Promise<{ valLoss: number; perplexity: number }> {
   const data = requireDataset();
   if (!session.shadow) throw new StudioError('E503', 'no shadow adapter exists yet', 'train one, or import an adapter');
   if (data.validation.length === 0) throw new StudioError('E507', 'the dataset has no validation split', 'set a validation fraction above 0 on the Data screen');
   const { tokenizer } = requireModel();
-  const B = 4;
-  const maxT = Math.max(2, ...data.validation.map((e) => e.inputIds.length));
-  const ws = await session.shadow.createWorkspace(B, maxT);
+  const shadow = session.shadow;
+  const V = shadow.base.config.vocabSize;
+  const padId = resolvePadId(tokenizer, V);
   const batches = [];
-  for (let i = 0; i < data.validation.length; i += B) batches.push(prepareBatch(data.validation.slice(i, i + B), tokenizer.pad_token_id ?? 0, session.shadow.base.config.vocabSize));
-  const r = await evaluateSet(session.shadow, ws, batches);
-  return { valLoss: r.loss, perplexity: r.perplexity };
+  for (let i = 0; i < data.validation.length; i += EVAL_BATCH) batches.push(prepareBatch(data.validation.slice(i, i + EVAL_BATCH), padId, V));
+  const ws = await shadow.createWorkspace(EVAL_BATCH, longestSequence(data.validation));
+  try {
+    const r = await evaluateSet(shadow, ws, batches);
+    return { valLoss: r.loss, perplexity: r.perplexity };
+  } finally {
+    destroyShadowWorkspace(shadow.gpu, ws);
+  }
 }
 
-/** Memory from the allocator's tables, parameter counts, and the time of a measured warm-up step. */
+/** The run set-up's own estimate (src/train/estimate.ts) of the settings as train() would run them. */
 export async function estimate(settings: TrainingSettings): Promise<Estimate> {
-  const { gpu, model: base } = requireModel();
+  const { model: base, tokenizer } = requireModel();
   const data = requireDataset();
-  const arch = baseArchitectureOf(base.config);
-  const explicit = (await explicitOf(settings))?.explicit ?? null;
-  const resolved = resolveShadowOn(settings.shadow, base.config, explicit);
-  const trainable = shadowParamBreakdown(resolved).total;
-  // as Trainer.create sizes its workspace: the longest training or validation sequence
-  const maxT = Math.max(2, ...data.train.map((e) => e.inputIds.length), ...data.validation.map((e) => e.inputIds.length));
-  const caps = { limits: gpu.caps.limits, features: gpu.caps.features };
-  const mem = estimateMemory(base.config, caps, { B: settings.microBatchSize, T: maxT, training: true, storage: base.weights.storage });
-  // From the allocators' own size tables: the adapter's tensors four times (parameters, gradients,
-  // two Adam moments, all f32) and what the ShadowPEFT workspace adds to the base's.
-  const specs = gpuParamSpecs(resolved, caps.limits.maxStorageBufferBindingSize);
-  const entries = (list: typeof specs) => list.map((s) => ({ name: s.name, shape: s.shape, dtype: 'f32' as const }));
-  // frozen embeddings have parameters only
-  const adapter = plannedBytes(entries(specs), caps) + 3 * plannedBytes(entries(specs.filter((s) => s.trainable)), caps);
-  const shadowActivations = plannedBytes(shadowWorkspaceSizes(resolved, settings.microBatchSize, maxT), caps);
-  const steps = stepsPerEpoch(data.train.length, settings.microBatchSize, settings.gradientAccumulation);
-  const tokensPerEpoch = data.train.reduce((a, e) => a + e.inputIds.length, 0);
-  let msPerStep: number | null = null;
-  if (!run) {
-    // One real micro-batch, timed after a first run that compiles the pipelines.
-    // Timing only: zeros run exactly as fast as trained values, so the adapter is not initialised;
-    // everything is freed right after (the screen asks again after each edit).
-    let shadow: ShadowPeftModel | null = null;
-    let ws: ShadowWorkspace | null = null;
-    try {
-      shadow = await ShadowPeftModel.create(base, settings.shadow, settings.seed, explicit, { initialize: false });
-      ws = await shadow.createWorkspace(settings.microBatchSize, maxT);
-      const { tokenizer } = requireModel();
-      const b = prepareBatch(data.train.slice(0, settings.microBatchSize), tokenizer.pad_token_id ?? 0, base.config.vocabSize);
-      await shadow.forwardBackward(ws, b.batch, b.labels, settings.shadowLossWeight, null, { readLosses: true });
-      const t0 = performance.now();
-      await shadow.forwardBackward(ws, b.batch, b.labels, settings.shadowLossWeight, null, { readLosses: true });
-      msPerStep = (performance.now() - t0) * settings.gradientAccumulation;
-    } catch (e) {
-      // Too big to try: the memory figures below say so; only the time stays unknown.
-      if (!(e instanceof StudioError && (e.code === GpuErrorCode.outOfMemory || e.code === GpuErrorCode.tooLarge))) throw e;
-    } finally {
-      if (ws) destroyShadowWorkspace(ws);
-      shadow?.destroy();
-    }
-  }
-  return {
-    memory: { weights: mem.weights, adapter, activations: mem.activations + mem.lossHead + shadowActivations, total: mem.total + adapter + shadowActivations },
-    // as captureCheckpoint stores it: every parameter, and m and v of the trained ones
-    checkpointBytes: specs.reduce((sum, s) => sum + numel(s.shape) * 4 * (s.trainable ? 3 : 1), 0),
-    trainableParameters: trainable,
-    loraEquivalentRank: loraEquivalentRank(arch, trainable),
-    tokensPerEpoch,
-    stepsPerEpoch: steps,
-    msPerStep,
-    msPerEpoch: msPerStep === null ? null : msPerStep * steps,
-  };
+  const config = configOf(settings, (await explicitOf(settings))?.explicit ?? null);
+  // While a run trains, the GPU is its own: the time stays unknown, the memory figures are exact.
+  const e = await estimateRun({ base, config, data, padId: resolvePadId(tokenizer, base.config.vocabSize), measure: !run });
+  return { ...e, msPerEpoch: e.msPerStep === null ? null : e.msPerStep * e.stepsPerEpoch };
 }
 
 export async function listCheckpoints(): Promise<CheckpointInfo[]> {

@@ -1,5 +1,6 @@
 import type { BatchIndices, DataCursor } from './data/epochs';
 import { EpochIterator } from './data/epochs';
+import type { TokenizedExample } from './data/types';
 import type { RunConfig } from './runConfig';
 
 /**
@@ -15,6 +16,42 @@ export function stepsPerEpoch(trainExamples: number, microBatchSize: number, acc
 /** Optimizer steps of the whole run (what the schedule decays over). */
 export function plannedSteps(config: Pick<RunConfig, 'maxSteps' | 'epochs' | 'microBatchSize' | 'gradientAccumulationSteps'>, trainExamples: number): number {
   return config.maxSteps ?? config.epochs * stepsPerEpoch(trainExamples, config.microBatchSize, config.gradientAccumulationSteps);
+}
+
+/** What a run will do, from its settings and data alone (no GPU). */
+export interface RunPlan {
+  totalSteps: number;
+  stepsPerEpoch: number;
+  /**
+   * The workspace every micro-batch of the run fits in: B the micro-batch size, T the longest
+   * sequence of the training and validation sets. Every batch the run makes — full and last partial
+   * training batches, evaluation batches — is at most B × T, and every workspace-sized buffer serves
+   * any smaller shape (see maxPartials in rmsnorm.ts), so it is never too small.
+   */
+  workspace: { B: number; T: number };
+  /** evaluation batches of one full pass over the validation set */
+  validationBatches: number;
+  tokensPerEpoch: number;
+}
+
+/** The longest sequence of the example lists, and at least 2 (the causal shift needs two positions). */
+export function longestSequence(...lists: readonly (readonly TokenizedExample[])[]): number {
+  let maxT = 2;
+  for (const list of lists) for (const e of list) maxT = Math.max(maxT, e.inputIds.length);
+  return maxT;
+}
+
+type PlanConfig = Pick<RunConfig, 'maxSteps' | 'epochs' | 'microBatchSize' | 'gradientAccumulationSteps'>;
+
+export function planRun(config: PlanConfig, data: { train: readonly TokenizedExample[]; validation: readonly TokenizedExample[] }): RunPlan {
+  const maxT = longestSequence(data.train, data.validation);
+  return {
+    totalSteps: plannedSteps(config, data.train.length),
+    stepsPerEpoch: stepsPerEpoch(data.train.length, config.microBatchSize, config.gradientAccumulationSteps),
+    workspace: { B: config.microBatchSize, T: maxT },
+    validationBatches: Math.ceil(data.validation.length / config.microBatchSize),
+    tokensPerEpoch: data.train.reduce((a, e) => a + e.inputIds.length, 0),
+  };
 }
 
 export class StepPlanner {

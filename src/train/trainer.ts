@@ -19,7 +19,8 @@ import type { RunConfig } from './runConfig';
 import { validateRunConfig } from './runConfig';
 import type { ScheduleState } from './schedule';
 import { learningRate, scheduleState } from './schedule';
-import { plannedSteps, StepPlanner } from './stepPlan';
+import { plannedSteps, planRun, StepPlanner } from './stepPlan';
+import { destroyShadowWorkspace } from '../shadow/shadowWorkspace';
 
 /** The loop pauses itself after this many skipped (non-finite) steps in a row. */
 export const NON_FINITE_PAUSE_AFTER = 3;
@@ -45,8 +46,6 @@ export interface TrainerOptions {
   checkpoints?: { store: CheckpointStore; runId: string };
   /** progress of a checkpoint whose tensors restoreCheckpoint already wrote into model and optimizer */
   resume?: TrainProgress;
-  /** the run's GPU memory estimate, passed through to step events */
-  memoryBytes?: number;
   /** test hook: runs once a step's gradients are complete, before the optimizer reads them */
   beforeOptimizerStep?: (step: number) => void | Promise<void>;
 }
@@ -91,16 +90,20 @@ export class Trainer {
     if (canonicalJson(config.shadow) !== canonicalJson(model.config) || canonicalJson(config.explicitShadow ?? null) !== canonicalJson(model.explicit)) {
       throw new StudioError(TrainErrorCode.trainerState, 'the run configuration’s shadow config differs from the model’s', 'create the model with ShadowPeftModel.create(base, config.shadow, config.seed, config.explicitShadow)');
     }
-    // The workspace fits the longest sequence; shorter micro-batches run in it unpadded.
-    let maxT = 2;
-    for (const e of data.train) maxT = Math.max(maxT, e.inputIds.length);
-    for (const e of data.validation) maxT = Math.max(maxT, e.inputIds.length);
-    const ws = await model.createWorkspace(config.microBatchSize, maxT);
+    // The workspace fits every micro-batch of the plan; shorter ones run in it unpadded.
+    const { B, T } = planRun(config, data).workspace;
+    const ws = await model.createWorkspace(B, T);
     const V = model.base.config.vocabSize;
     const validation: PreparedBatch[] = [];
     for (let i = 0; i < data.validation.length; i += config.microBatchSize) validation.push(prepareBatch(data.validation.slice(i, i + config.microBatchSize), data.padId, V));
     const schedule = scheduleState({ kind: config.schedule, peakLr: config.learningRate, totalSteps: plannedSteps(config, data.train.length), warmupRatio: config.warmupRatio });
     return new Trainer(opts, opts.controller ?? new TrainController(), schedule, ws, validation, progress);
+  }
+
+  /** Frees the trainer's workspace (the model and optimizer are the caller's); the trainer is unusable afterwards. */
+  release(): void {
+    if (this.running) throw new StudioError(TrainErrorCode.trainerState, 'a running trainer cannot be released', 'stop the run and wait for it to end first');
+    destroyShadowWorkspace(this.opts.model.gpu, this.ws);
   }
 
   /** A copy of where the run is. */
@@ -199,7 +202,8 @@ export class Trainer {
       tokensPerSecond: losses.tokens / Math.max(stepMs / 1000, 1e-9),
       elapsedMs: p.elapsedMs,
       etaMs: perStep * Math.max(0, this.schedule.totalSteps - p.step),
-      ...(this.opts.memoryBytes !== undefined ? { memoryBytes: this.opts.memoryBytes } : {}),
+      // what the runtime has allocated and not released: every buffer of the studio, not an estimate
+      memoryBytes: model.gpu.allocatedBytes,
     });
     let stopEarly = false;
     if (config.evalEvery !== null && p.step % config.evalEvery === 0) stopEarly = await this.evaluateNow();
