@@ -221,6 +221,119 @@ describe('safetensors errors', () => {
   });
 });
 
+describe('strict rules (issue 12): each reported defect', () => {
+  const good = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+  const lengthField = (f: Uint8Array) => new DataView(f.buffer, f.byteOffset).getUint32(0, true);
+  const setLength = (f: Uint8Array, n: number) => new DataView(f.buffer, f.byteOffset).setUint32(0, n, true);
+
+  it('1. a header length one byte short (JSON still parses thanks to the padding) is refused', () => {
+    const file = serializeSafetensors(sampleTensors().tensors, { format: 'pt' });
+    const n = lengthField(file);
+    expect(file[8 + n - 1]).toBe(0x20); // padding, so the shortened header is still valid JSON
+    const short = file.slice();
+    setLength(short, n - 1);
+    expectCode(() => parseSafetensors(short, 'short.safetensors'), E.safetensorsOffsets, 'short.safetensors', '1 trailing bytes', 'header length');
+    // the streaming reader with a known length sees it as soon as the header is in
+    expectCode(() => parseSafetensorsHeader(short.subarray(0, 8 + n - 1), short.length, 'short.safetensors'), E.safetensorsOffsets, 'trailing');
+    const long = file.slice();
+    setLength(long, n + 1); // one byte long: the first data byte joins the header
+    expectCode(() => parseSafetensors(long), E.safetensorsHeader, 'header (bytes 8..');
+  });
+
+  it('2. deeply nested JSON gives a coded error with a bounded message, not a RangeError', () => {
+    const deep = 100_000;
+    const cases = [
+      `{"a":{"dtype":"F32","shape":${'['.repeat(deep)}2${']'.repeat(deep)},"data_offsets":[0,8]}}`,
+      `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":${'{"k":'.repeat(deep)}1${'}'.repeat(deep)}}}`,
+      `${'['.repeat(deep)}${']'.repeat(deep)}`,
+      `{"a":${'['.repeat(deep)}`, // unterminated as well
+    ];
+    for (const header of cases) {
+      let error: unknown = null;
+      try {
+        parseSafetensors(rawFile(header, 8), 'deep.safetensors');
+      } catch (e) {
+        error = e;
+      }
+      if (!isStudioError(error, E.safetensorsHeader)) throw new Error(`expected E102, got ${String(error)}`);
+      expect(error.message).toContain('deep.safetensors');
+      expect(error.message).toContain('more than 64 deep');
+      expect(error.message.length).toBeLessThan(400);
+    }
+    // nesting within the limit is parsed, and messages about it stay short
+    const shape = `${'['.repeat(60)}2${']'.repeat(60)}`;
+    expectCode(() => parseSafetensors(rawFile(`{"a":{"dtype":"F32","shape":${shape},"data_offsets":[0,8]}}`, 8)), E.safetensorsHeader, "'a'", 'shape [[[…]]]');
+    const extra = `${'{"k":'.repeat(61)}1${'}'.repeat(61)}`; // 2 + 61 + 1 = 64 levels with the array below
+    expect(parseSafetensors(rawFile(`{"a":{"dtype":"F32","shape":[2],"x":[${extra}],"data_offsets":[0,8]}}`, 8)).tensors.get('a')?.shape).toEqual([2]);
+  });
+
+  it('3. a repeated tensor name, entry field, "__metadata__" or metadata key is refused', () => {
+    const entry = (b: number) => `{"dtype":"F32","shape":[2],"data_offsets":[${b},${b + 8}]}`;
+    expectCode(() => parseSafetensors(rawFile(`{"a":${entry(0)},"a":${entry(8)}}`, 16), 'dup.safetensors'), E.safetensorsHeader, 'dup.safetensors', "tensor 'a' appears twice");
+    expectCode(() => parseSafetensors(rawFile(`{"a":${entry(0)},"\\u0061":${entry(8)}}`, 16)), E.safetensorsHeader, "tensor 'a' appears twice"); // same name, escaped
+    expectCode(() => parseSafetensors(rawFile('{"a":{"dtype":"F16","dtype":"F32","shape":[2],"data_offsets":[0,8]}}', 8)), E.safetensorsHeader, "tensor 'a'", "field 'dtype' twice");
+    expectCode(() => parseSafetensors(rawFile('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4],"data_offsets":[0,8]}}', 8)), E.safetensorsHeader, "field 'data_offsets' twice");
+    expectCode(() => parseSafetensors(rawFile(`{"__metadata__":{},"a":${entry(0)},"__metadata__":{"x":"y"}}`, 8)), E.safetensorsMetadata, '"__metadata__" appears twice');
+    expectCode(() => parseSafetensors(rawFile('{"__metadata__":{"format":"pt","format":"np"}}')), E.safetensorsMetadata, "key 'format' twice");
+  });
+
+  it('4. bytes after the last tensor are refused, with or without tensors', () => {
+    expectCode(() => parseSafetensors(rawFile(good, 9), 'tail.safetensors'), E.safetensorsOffsets, 'tail.safetensors', "'a' [0, 8] ends at 8", '9 bytes', '1 trailing bytes');
+    expectCode(() => parseSafetensors(rawFile('{}', 3)), E.safetensorsOffsets, 'no tensors', '3 trailing bytes');
+    const file = serializeSafetensors(sampleTensors().tensors);
+    const longer = new Uint8Array(file.length + 5);
+    longer.set(file);
+    expectCode(() => parseSafetensors(longer), E.safetensorsOffsets, '5 trailing bytes');
+  });
+
+  it('5. a header starting with a UTF-8 byte-order mark is refused', () => {
+    expectCode(() => parseSafetensors(rawFile(`\uFEFF${good}`, 8), 'bom.safetensors'), E.safetensorsHeader, 'bom.safetensors', 'byte-order mark');
+    // a BOM-like character inside a string is just a character
+    expect(parseSafetensors(rawFile('{"__metadata__":{"k":"\uFEFF"}}')).metadata.k).toBe('\uFEFF');
+  });
+});
+
+describe('strict rules (issue 12): layout, numbers and strings', () => {
+  it('gaps before or between tensors are refused, also while streaming without a length', () => {
+    const gap = '{"p":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"q":{"dtype":"F16","shape":[2],"data_offsets":[10,14]}}';
+    expectCode(() => parseSafetensors(rawFile(gap, 14), 'gap.safetensors'), E.safetensorsOffsets, 'gap.safetensors', 'data bytes 8..10', "'p' [0, 8]", "'q' [10, 14]", 'no tensor');
+    expectCode(() => parseSafetensorsHeader(rawFile(gap)), E.safetensorsOffsets, 'data bytes 8..10');
+    const late = '{"q":{"dtype":"F16","shape":[2],"data_offsets":[4,8]}}';
+    expectCode(() => parseSafetensorsHeader(rawFile(late)), E.safetensorsOffsets, 'data bytes 0..4', "before the first tensor 'q' [4, 8]");
+    // an empty tensor must sit on a boundary too (the reference checks begin == previous end for every tensor)
+    const inside = '{"p":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"z":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}';
+    expectCode(() => parseSafetensors(rawFile(inside, 8)), E.safetensorsOffsets, "'z' [4, 4]", 'overlap');
+    const atEnd = '{"z":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"p":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+    expect([...parseSafetensors(rawFile(atEnd, 8)).tensors.keys()]).toEqual(['z', 'p']); // header order, any data order
+  });
+
+  it('shapes and offsets must be plain integers; the size product may not overflow', () => {
+    const entry = (shape: string, offsets: string) => `{"w":{"dtype":"F32","shape":${shape},"data_offsets":${offsets}}}`;
+    for (const dim of ['2.0', '2e0', '-0', '"2"', 'null']) expectCode(() => parseSafetensors(rawFile(entry(`[${dim}]`, '[0,8]'), 8)), E.safetensorsHeader, "'w'", `[${dim}]`);
+    expectCode(() => parseSafetensors(rawFile(entry('[02]', '[0,8]'), 8)), E.safetensorsHeader, 'not valid JSON'); // leading zeros are not JSON
+    for (const end of ['8.0', '8e0']) expectCode(() => parseSafetensors(rawFile(entry('[2]', `[0,${end}]`), 8)), E.safetensorsOffsets, "'w'", `[0, ${end}]`);
+    expectCode(() => parseSafetensors(rawFile(entry('[2]', '[0,9007199254740993]'), 8)), E.safetensorsOffsets, '9007199254740993');
+    // 2^31 · 2^31 · 0 elements: the running product passes 2^53 before the 0 (the reference overflows there too)
+    expectCode(() => parseSafetensors(rawFile(entry('[2147483648,2147483648,0]', '[0,0]'))), E.safetensorsOffsets, 'more than 9007199254740991 bytes');
+    expect(parseSafetensors(rawFile(entry('[0,2147483648,2147483648]', '[0,0]'))).tensors.get('w')?.shape).toEqual([0, 2147483648, 2147483648]);
+  });
+
+  it('strings: lone surrogate escapes and raw control characters are refused; names keep their order', () => {
+    expectCode(() => parseSafetensors(rawFile('{"\\ud800":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}')), E.safetensorsHeader, 'surrogate');
+    expectCode(() => parseSafetensors(rawFile('{"__metadata__":{"k":"a\\udc00"}}')), E.safetensorsHeader, 'surrogate');
+    expectCode(() => parseSafetensors(rawFile('{"__metadata__":{"k":"a\tb"}}')), E.safetensorsHeader, 'control character'); // a raw tab
+    const parsed = parseSafetensors(rawFile('{"__metadata__":{"__proto__":"x"},"b":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"0":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"\\ud83d\\ude00":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}'));
+    expect([...parsed.tensors.keys()]).toEqual(['b', '0', '😀']);
+    expect(Object.keys(parsed.metadata)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(parsed.metadata)).toBe(Object.prototype);
+  });
+
+  it('fields other than dtype, shape and data_offsets are ignored, as by the reference reader', () => {
+    const f = rawFile('{"w":{"note":{"any":[1.5,true,null]},"dtype":"F16","shape":[1],"data_offsets":[0,2]}}', 2);
+    expect(parseSafetensors(f).tensors.get('w')?.shape).toEqual([1]);
+  });
+});
+
 describe('streaming header', () => {
   it('asks for 8 bytes, then the header, then returns the same entries as a full parse', () => {
     const file = serializeSafetensors(sampleTensors().tensors, { format: 'pt' });
