@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { go, num, setNumber, shot, waitForStep } from './helpers';
 
-// SHADOWPEFT.md §6 in the browser: a pretrained model as the shadow. The bundled model is the only one
+// docs/shadowpeft.md §6 in the browser: a pretrained model as the shadow. The bundled model is the only one
 // served offline, so it serves as its own explicit shadow (same tokenizer and width: it keeps and
 // trains its own embeddings, no projection). Checked: the Configure screen reads the shadow model's
 // config through the worker and counts its parameters; the worker's warm-up step (real WebGPU, the

@@ -1,5 +1,5 @@
 /**
- * The typed API of the studio worker (CONVENTIONS.md §7). The UI imports these types only; the
+ * The typed API of the studio worker (docs/conventions.md §7). The UI imports these types only; the
  * implementation lives in studio.worker.ts. No GPU object crosses this boundary: results are plain
  * data, large ones as transferable ArrayBuffers, and errors as coded errors.
  */
@@ -108,7 +108,7 @@ export interface DatasetSummary {
 // ------------------------------------------------------------------ training
 
 /**
- * A pretrained model as the shadow (SHADOWPEFT.md §6) instead of fresh layers of the base's
+ * A pretrained model as the shadow (docs/shadowpeft.md §6) instead of fresh layers of the base's
  * architecture: it must share the base's tokenizer; a different width adds a trained projection.
  */
 export interface ExplicitShadowSettings {

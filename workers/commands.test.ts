@@ -91,7 +91,7 @@ describe('worker commands', () => {
   });
 });
 
-describe('an explicit shadow model (SHADOWPEFT.md §6) through the worker', () => {
+describe('an explicit shadow model (docs/shadowpeft.md §6) through the worker', () => {
   it('estimates, trains from the pretrained weights, exports an adapter that records it, and imports it back', async () => {
     const { events, runEnded } = recordEvents();
     await loadModel(pickedFolder('qwen3-tiny'));

@@ -110,7 +110,7 @@ function describe(e: TrainEvent): string {
 
 /**
  * --shadow-model <model> [--shadow-embeddings own|frozen|base]: a pretrained model as the shadow
- * (SHADOWPEFT.md §6), keeping its embeddings trained (default), frozen, or fed the base's. Returns it
+ * (docs/shadowpeft.md §6), keeping its embeddings trained (default), frozen, or fed the base's. Returns it
  * (its config.json read) and where its weights come from; null without --shadow-model.
  */
 export async function explicitShadowFlags(flags: Flags): Promise<{ explicit: ExplicitShadow; source: ModelSource } | null> {

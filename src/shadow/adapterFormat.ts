@@ -20,7 +20,7 @@ export interface AdapterTensorSpec {
 }
 
 /**
- * THE size table of the trainable adapter (SHADOWPEFT.md §8): every tensor of shadow_adapter.safetensors
+ * THE size table of the trainable adapter (docs/shadowpeft.md §8): every tensor of shadow_adapter.safetensors
  * for a resolved config, in the reference package's state_dict order. GPU allocation, parameter count,
  * saving and strict loading all derive from this one list.
  */
@@ -79,7 +79,7 @@ export function numelOf(shape: readonly number[]): number {
 }
 
 /**
- * Strict loading check (SHADOWPEFT.md §8): the file's tensors must be exactly the expected keys with
+ * Strict loading check (docs/shadowpeft.md §8): the file's tensors must be exactly the expected keys with
  * exactly the expected shapes. Throws naming the first offending key.
  */
 export function checkAdapterTensors(expected: readonly AdapterTensorSpec[], found: ReadonlyMap<string, readonly number[]>): void {

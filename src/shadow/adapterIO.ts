@@ -22,7 +22,7 @@ export const ADAPTER_FORMAT_VERSION = '1';
 export interface AdapterFiles {
   /** shadow_config.json, byte-identical to what the Python package writes */
   configJson: string;
-  /** shadow_adapter.safetensors in the official key names and layouts (SHADOWPEFT.md §8) */
+  /** shadow_adapter.safetensors in the official key names and layouts (docs/shadowpeft.md §8) */
   safetensors: Uint8Array;
 }
 

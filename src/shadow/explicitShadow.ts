@@ -12,7 +12,7 @@ import { ShadowErrorCode } from './errors';
 import type { ShadowPeftModel } from './shadowModel';
 
 /**
- * An explicit shadow (SHADOWPEFT.md §6): a separately pretrained, usually smaller model serves as the
+ * An explicit shadow (docs/shadowpeft.md §6): a separately pretrained, usually smaller model serves as the
  * shadow backbone instead of freshly initialised copies of the base's layers. It keeps its own token
  * embeddings (trained with the rest of the adapter, as in the reference package) unless told to share
  * the base's; a width C_s ≠ C adds shadow_hidden_projection (C, C_s).

@@ -18,7 +18,7 @@ async function lastLogits(model: ShadowPeftModel, ws: ShadowWorkspace, logits: T
 }
 
 /**
- * Cached ShadowPEFT decoding (the reference package turns the cache off; SHADOWPEFT.md §7 shows why
+ * Cached ShadowPEFT decoding (the reference package turns the cache off; docs/shadowpeft.md §7 shows why
  * it is valid): one base cache of L layers and one shadow cache of N_s layers. The shadow_only mode
  * runs no base layer at all.
  */

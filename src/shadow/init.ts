@@ -12,7 +12,7 @@ function makeRandom(seed: number) {
 }
 
 /**
- * SHADOWPEFT.md §4, the code's initialisation: Wdown ~ N(0, 0.02²) and Wup = 0 (a fresh adapter
+ * docs/shadowpeft.md §4, the code's initialisation: Wdown ~ N(0, 0.02²) and Wup = 0 (a fresh adapter
  * reproduces the base exactly); update linears uniform(±1/√fan_in) as nn.Linear; LayerNorm 1 / 0;
  * shadow layers as HF inits a new model: linear weights and embeddings N(0, 0.02²), biases 0, norm
  * weights 1. An explicit shadow's width projection is an nn.Linear too: uniform(±1/√C_s).

@@ -4,7 +4,7 @@ import { countShadowParams, loraEquivalentRank, loraParamCount, loraParamsPerRan
 import { resolveExplicitShadow, resolveShadow } from './resolve';
 import { QWEN2_5_0_5B, QWEN3_0_6B, QWEN3_8B } from './testing/baseArchitectures';
 
-// SHADOWPEFT.md §9: N_s 1, I_s 256, r 16, g 10 on Qwen3-0.6B.
+// docs/shadowpeft.md §9: N_s 1, I_s 256, r 16, g 10 on Qwen3-0.6B.
 const recipe = shadowConfig({ shadow_intermediate_size: 256, injection_hidden_size: 16, gate_hidden_size: 10, num_shadow_layers: 1 });
 
 describe('shadow trainable-parameter count', () => {
@@ -42,7 +42,7 @@ describe('shadow trainable-parameter count', () => {
 });
 
 describe('LoRA equivalence', () => {
-  it('LoRA r=32 on q/k/v/o of Qwen3-0.6B costs 9,175,040 (SHADOWPEFT.md §9)', () => {
+  it('LoRA r=32 on q/k/v/o of Qwen3-0.6B costs 9,175,040 (docs/shadowpeft.md §9)', () => {
     expect(loraParamCount(QWEN3_0_6B, 32)).toBe(9_175_040);
     expect(loraEquivalentRank(QWEN3_0_6B, 9_175_040)).toBe(32);
   });

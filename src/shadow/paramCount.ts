@@ -19,7 +19,7 @@ export interface ShadowParamBreakdown {
 }
 
 /**
- * Trainable parameters from the sizes alone, by the closed formulas of SHADOWPEFT.md §9 (kept apart
+ * Trainable parameters from the sizes alone, by the closed formulas of docs/shadowpeft.md §9 (kept apart
  * from adapterFormat.ts on purpose, so that the tests can check one against the other):
  *   layer     = C·NH·HS + 2·C·NKV·HS + NH·HS·C + [qk norm] 2·HS + [qkv bias] (NH + 2·NKV)·HS + [o bias] C + 3·C·I + 2·C
  *   backbone  = N·layer + C   (+ V_s·C_s for an explicit shadow with its own embeddings)

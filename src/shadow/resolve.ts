@@ -87,7 +87,7 @@ export function resolveShadow(config: ShadowConfig, base: BaseArchitecture): Res
 }
 
 /**
- * Resolves an explicit shadow (SHADOWPEFT.md §6): a separately pretrained model used as it is. As in the
+ * Resolves an explicit shadow (docs/shadowpeft.md §6): a separately pretrained model used as it is. As in the
  * reference package, num_shadow_layers and the shadow_* overrides of the config do not apply to it.
  * A width C_s ≠ C adds shadow_hidden_projection; sharing the base's embeddings needs C_s = C.
  */

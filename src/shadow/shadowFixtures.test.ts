@@ -157,7 +157,7 @@ describe('adapter files', () => {
   });
 });
 
-describe('explicit shadow models (SHADOWPEFT.md §6)', () => {
+describe('explicit shadow models (docs/shadowpeft.md §6)', () => {
   const name = 'shadow-qwen3-tiny-explicit';
 
   it('a fresh adapter takes the pretrained model\'s weights, keeps the base logits exactly, and matches the fixture\'s fresh adapter', async () => {

@@ -36,7 +36,7 @@ describe('ShadowPEFT on the engine', () => {
 
   it.each([
     ['the implicit shadow of llama-tiny', 'llama-tiny', null],
-    // SHADOWPEFT.md §6: a pretrained Llama 36 wide (own embeddings, projection to 40) as the shadow of Qwen3
+    // docs/shadowpeft.md §6: a pretrained Llama 36 wide (own embeddings, projection to 40) as the shadow of Qwen3
     ['the pretrained explicit-llama-w36 as the shadow of qwen3-tiny', 'qwen3-tiny', 'explicit-llama-w36'],
   ])('%s: seeded, deterministic training on a fixed synthetic task halves the loss', async (_, baseName, explicitName) => {
     const base = await loadCausalLM(gpu, fixtureSource(baseName));

@@ -53,7 +53,7 @@ export interface StepLosses {
 }
 
 /**
- * ShadowPEFT on a loaded base model (SHADOWPEFT.md §3): the shadow backbone, injection before every
+ * ShadowPEFT on a loaded base model (docs/shadowpeft.md §3): the shadow backbone, injection before every
  * base layer after the first, the gated state update after it, the combined loss, and the backward
  * through the frozen base into every adapter tensor.
  */
@@ -68,7 +68,7 @@ export class ShadowPeftModel {
   private constructor(
     readonly base: CausalLM,
     readonly config: ShadowConfig,
-    /** The pretrained model serving as the shadow (SHADOWPEFT.md §6), or null for the implicit shadow. */
+    /** The pretrained model serving as the shadow (docs/shadowpeft.md §6), or null for the implicit shadow. */
     readonly explicit: ExplicitShadow | null,
     readonly params: ShadowTensors,
     readonly grads: ShadowTensors,

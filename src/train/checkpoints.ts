@@ -1,6 +1,6 @@
 /**
  * Checkpoints in IndexedDB (through `idb`). This module is the one place that knows the database's
- * name, version and upgrade function (CONVENTIONS.md §6).
+ * name, version and upgrade function (docs/conventions.md §6).
  *
  * Layout: store `checkpoints` holds the manifests (small: listed without touching tensors, indexed by
  * run), store `checkpointTensors` the adapter / m / v ArrayBuffers under the same id. A save writes

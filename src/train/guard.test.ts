@@ -90,7 +90,7 @@ describe('non-finite guard', () => {
     const model = await ShadowPeftModel.create(base, config.shadow, 6);
     const optimizer = await ShadowOptimizer.create(model);
     const events: TrainEvent[] = [];
-    // The last update slot's weights are never read and get no gradient (SHADOWPEFT.md §3): a NaN
+    // The last update slot's weights are never read and get no gradient (docs/shadowpeft.md §3): a NaN
     // written there passes the gradient guard, so only the checkpoint's own check can catch it.
     const unread = `shadow_update_model.update_gates.${model.resolved.slots - 1}.0.weight`;
     const trainer = await Trainer.create({

@@ -6,7 +6,7 @@ import type { RunConfig } from './runConfig';
 const base = { id: 'Qwen/Qwen3-0.6B', revision: 'main' };
 
 describe('run configuration', () => {
-  it('defaults follow the authors’ recipe (SHADOWPEFT.md §10) and round-trip through JSON', () => {
+  it('defaults follow the authors’ recipe (docs/shadowpeft.md §10) and round-trip through JSON', () => {
     const c = runConfig(base);
     expect(runConfigIssues(c)).toEqual([]);
     expect(c.learningRate).toBe(1e-3);

@@ -16,7 +16,7 @@ const EMBEDDING_CHOICES: readonly [ShadowEmbeddings, string][] = [
 ];
 
 /**
- * Where the shadow comes from (SHADOWPEFT.md §5/§6): fresh layers of the base's architecture (the
+ * Where the shadow comes from (docs/shadowpeft.md §5/§6): fresh layers of the base's architecture (the
  * implicit shadow, the default), or a pretrained model with the base's tokenizer (an explicit shadow).
  */
 export function ShadowSourcePicker({ base }: { base: ModelInfo | null }) {

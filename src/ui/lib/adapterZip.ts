@@ -1,6 +1,6 @@
 /**
  * The downloadable adapter folder as a .zip (fflate), and reading one back for import. The names
- * are those the Python package writes and reads (SHADOWPEFT.md §8).
+ * are those the Python package writes and reads (docs/shadowpeft.md §8).
  */
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import type { AdapterFilesPayload, WorkerErrorInfo } from '../../../workers/api';

@@ -49,7 +49,7 @@ describe('local folder', () => {
 });
 
 describe('baseArchitectureOf', () => {
-  it('gives the parameter count of SHADOWPEFT.md §9 for Qwen3-0.6B with the reasoning preset', () => {
+  it('gives the parameter count of docs/shadowpeft.md §9 for Qwen3-0.6B with the reasoning preset', () => {
     const info: ModelInfo = {
       id: 'Qwen/Qwen3-0.6B', revision: null, modelType: 'qwen3', layers: 28, hidden: 1024, heads: 16, kvHeads: 8, headDim: 128, intermediate: 3072, vocab: 151936,
       tiedEmbeddings: true, parameters: 596_049_920, torchDtype: 'bfloat16', downloadBytes: null, memory: { weights: 0, inference: 0, training: 0, fits: true, message: null },

@@ -1,5 +1,5 @@
 /**
- * Batches worker events before they touch the store (CONVENTIONS.md §8): events wait in a queue
+ * Batches worker events before they touch the store (docs/conventions.md §8): events wait in a queue
  * that is flushed once per animation frame (with a timer as a fallback for hidden tabs, where
  * requestAnimationFrame does not run).
  */

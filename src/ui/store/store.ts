@@ -1,5 +1,5 @@
 /**
- * The studio's one zustand store, composed from slices (CONVENTIONS.md §8). Each slice keeps its
+ * The studio's one zustand store, composed from slices (docs/conventions.md §8). Each slice keeps its
  * actions beside its state; components read through the module-level selectors in selectors.ts.
  */
 import { create } from 'zustand';

@@ -1,5 +1,5 @@
 /**
- * The UI's one handle on the worker (CONVENTIONS.md §7). Components never touch comlink; they call
+ * The UI's one handle on the worker (docs/conventions.md §7). Components never touch comlink; they call
  * the store's actions, which call this client.
  */
 import * as Comlink from 'comlink';
