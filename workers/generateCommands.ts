@@ -2,6 +2,7 @@ import { StudioError } from '../src/engine/errors';
 import type { Stepper } from '../src/model/generate';
 import { cachedStepper, generate } from '../src/model/generate';
 import { shadowCachedStepper } from '../src/shadow/generate';
+import { renderChatTemplate } from '../src/train/data/chatTemplate';
 import type { GenerateRequest, GenerateResult, GenerationMode } from './api';
 import { onModelOrShadowReplaced, requireModel, requireShadow, session } from './session';
 
@@ -25,7 +26,7 @@ async function stepperFor(mode: GenerationMode, maxT: number): Promise<Stepper> 
 export function promptIds(text: string, chat: boolean): number[] {
   const { tokenizer } = requireModel();
   if (chat && tokenizer.chat_template) {
-    const rendered = tokenizer.apply_chat_template([{ role: 'user', content: text }], { tokenize: false, add_generation_prompt: true, enable_thinking: false } as never) as unknown as string;
+    const rendered = renderChatTemplate(tokenizer, [{ role: 'user', content: text }], { add_generation_prompt: true, enable_thinking: false });
     return tokenizer.encode(rendered, { add_special_tokens: false });
   }
   return tokenizer.encode(text, { add_special_tokens: false });

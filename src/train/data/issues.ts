@@ -20,6 +20,14 @@ export const DataErrorCode = {
   tokenizer: 'E402',
   /** a bad option passed by the caller (maxLength < 2, fraction outside [0, 1), …) */
   badOption: 'E403',
+  /** the tokenizer's chat template does not parse (lexer/parser error, unclosed block, too long) */
+  templateSyntax: 'E404',
+  /** the chat template called raise_exception (it refuses the conversation, e.g. roles not alternating) */
+  templateRaised: 'E405',
+  /** a chat template render went over its budget (steps, loop length, output size, recursion, time) */
+  templateBudget: 'E406',
+  /** any other chat template failure while rendering (unknown filter, bad operand, unsupported construct) */
+  templateRender: 'E407',
 } as const;
 
 /** Issues are kept up to this many; the total is still counted (a file of a million bad lines stays small). */

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import { compileChatTemplate } from './chatTemplate';
 import { loadQwen3Tokenizer } from './testing/qwen3Tokenizer';
 import { countTargets, encodeLongText, tokenizeExamples } from './tokenize';
 import type { DataTokenizer, TokenizeOptions } from './tokenize';
@@ -196,9 +197,6 @@ describe('tokenizers without a chat template or eos', () => {
   const noTemplate = (): DataTokenizer => ({
     encode: (t, o) => tok.encode(t, o),
     decode: (i, o) => tok.decode(i, o),
-    apply_chat_template: () => {
-      throw new Error('no template');
-    },
     chat_template: null,
     eos_token_id: ENDOFTEXT,
   });
@@ -217,5 +215,78 @@ describe('tokenizers without a chat template or eos', () => {
     const t = { ...noTemplate(), eos_token_id: undefined };
     expect(() => tokenizeExamples([{ kind: 'text', line: 1, text: 'a' }], t, { maxLength: 32 })).toThrow(/^E402 the tokenizer has no end-of-sequence token/);
     expect(() => tokenizeExamples([], tok, { maxLength: 1 })).toThrow(/^E403/);
+  });
+});
+
+describe('the chat template is rendered once per example, under its budget', () => {
+  const pc = (line: number, prompt: string, completion: string): Example => ({ kind: 'prompt_completion', line, prompt, completion });
+  const rendersFor = (t: DataTokenizer, examples: Example[]) => {
+    const compiled = compileChatTemplate(t.chat_template as string);
+    const before = compiled.renders;
+    const r = tokenizeExamples(examples, t, { maxLength: 256 });
+    return { r, renders: compiled.renders - before };
+  };
+  /** Renders per example: the difference between 7 examples and 2, after a first call has run the template's probes. */
+  const perExample = (t: DataTokenizer, make: (i: number) => Example) => {
+    rendersFor(t, [make(0)]);
+    const seven = rendersFor(t, Array.from({ length: 7 }, (_, i) => make(i + 1))).renders;
+    const two = rendersFor(t, Array.from({ length: 2 }, (_, i) => make(i + 1))).renders;
+    return (seven - two) / 5;
+  };
+  const withTemplate = (chat_template: string, config: Record<string, unknown> = {}): DataTokenizer => ({
+    encode: (t, o) => tok.encode(t, o),
+    decode: (i, o) => tok.decode(i, o),
+    chat_template,
+    config,
+    eos_token_id: IM_END,
+  });
+
+  it('the probes run once per template, not once per call', () => {
+    const t = withTemplate('{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}{% if add_generation_prompt %}[assistant:{% endif %}');
+    const first = rendersFor(t, [pc(1, 'Q', 'A')]).renders;
+    expect(first).toBeGreaterThan(1); // the probes + the example
+    expect(rendersFor(t, [pc(1, 'Q', 'A')]).renders).toBe(1);
+  });
+
+  it('Qwen3: one render per example, masking as with two (the tests above)', () => {
+    expect(perExample(tok, (i) => chat(i, ['user', `Q${i}`], ['assistant', `A${i}`]))).toBe(1);
+    expect(perExample(tok, (i) => pc(i, `Q${i}`, `A${i}`))).toBe(1);
+  });
+
+  it('an answer holding the generation prompt is split with two renders, still correctly', () => {
+    // the bundled model's ChatML template: the generation prompt is "<|im_start|>assistant\n"
+    const chatml = withTemplate("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
+    const g = '<|im_start|>assistant\n';
+    const x = tokenizeExamples([chat(1, ['user', 'Q'], ['assistant', `quoted ${g}done`])], chatml, { maxLength: 64 }).examples[0]!;
+    expectMasked(x, `<|im_start|>user\nQ<|im_end|>\n${g}`, `quoted ${g}done<|im_end|>\n`);
+    expect(perExample(chatml, (i) => chat(i, ['user', `Q${i}`], ['assistant', `quoted ${g}`]))).toBe(2);
+    expect(perExample(chatml, (i) => chat(i, ['user', `Q${i}`], ['assistant', `A${i}`]))).toBe(1);
+  });
+
+  it('a template without a generation prompt (Mistral) falls back to two renders', () => {
+    const mistral = withTemplate(
+      "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% else %}{{ message['content'] + eos_token }}{% endif %}{% endfor %}",
+      { bos_token: '<s>', eos_token: '</s>' },
+    );
+    expect(perExample(mistral, (i) => pc(i, `Q${i}`, `A${i}`))).toBe(2);
+    const x = tokenizeExamples([pc(1, 'Q', 'A')], mistral, { maxLength: 64 }).examples[0]!;
+    expectMasked(x, '<s>[INST] Q [/INST]', 'A</s>');
+  });
+
+  it('a template whose earlier turns depend on the last message fails the probe: two renders, dropped as before', () => {
+    const counting = withTemplate("{{ messages | length }}{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}");
+    const { r } = rendersFor(counting, [pc(4, 'Q', 'A')]);
+    expect(r.examples).toEqual([]);
+    expect(r.dropped).toEqual([{ line: 4, reason: expect.stringMatching(/does not render this conversation as prompt \+ answer/) }]);
+    expect(perExample(counting, (i) => pc(i, `Q${i}`, `A${i}`))).toBe(2);
+  });
+
+  it('template failures are coded errors naming the record', () => {
+    const raising = withTemplate("{% for m in messages %}{% if m.content == 'bad' %}{{ raise_exception('no bad words') }}{% endif %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}");
+    expect(() => tokenizeExamples([pc(3, 'ok', 'fine'), pc(7, 'bad', 'x')], raising, { maxLength: 64 })).toThrow(
+      /^E405 record at line 7: the chat template refused this conversation: "no bad words" — at template line 1: .* — make the conversations fit/,
+    );
+    expect(() => tokenizeExamples([pc(1, 'Q', 'A')], withTemplate('{% for m in messages %}'), { maxLength: 64 })).toThrow(/^E404 the chat template does not parse: \{% for %\} is never closed/);
+    expect(() => tokenizeExamples([pc(1, 'Q', 'A')], withTemplate('{% for i in range(1000000000) %}{% endfor %}'), { maxLength: 64 })).toThrow(/^E406 range\(1000000000\) is too long/);
   });
 });

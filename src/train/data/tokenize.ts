@@ -1,4 +1,5 @@
-import { StudioError } from '../../engine/errors';
+import { StudioError, isStudioError } from '../../engine/errors';
+import { chatTemplateText, compileChatTemplate, renderChatTemplate, specialTokens } from './chatTemplate';
 import { DataErrorCode, MAX_KEPT_ISSUES } from './issues';
 import type { DataIssue } from './issues';
 import { IGNORE_INDEX } from './types';
@@ -6,13 +7,15 @@ import type { ChatMessage, Example, TokenizedExample } from './types';
 
 /**
  * What the data pipeline needs of a tokenizer. transformers.js' `PreTrainedTokenizer` satisfies it
- * (checked by the tests); keeping it structural avoids importing the library into this module.
+ * (checked by the tests); keeping it structural avoids importing the library into this module. The
+ * chat template is rendered by ./chatTemplate (budgeted), not by the tokenizer's apply_chat_template.
  */
 export interface DataTokenizer {
   encode(text: string, options?: { add_special_tokens?: boolean }): number[];
   decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
-  apply_chat_template(messages: ChatMessage[], options: ChatTemplateOptions): unknown;
   chat_template?: unknown;
+  /** tokenizer_config.json: the special tokens (bos_token, eos_token, …) a chat template may print */
+  config?: unknown;
   eos_token_id?: number;
   pad_token_id?: number;
 }
@@ -64,17 +67,96 @@ export function hasChatTemplate(tokenizer: DataTokenizer): boolean {
   return typeof tokenizer.chat_template === 'string' ? tokenizer.chat_template !== '' : !!tokenizer.chat_template;
 }
 
-function renderChat(tokenizer: DataTokenizer, messages: ChatMessage[], generationPrompt: boolean): string {
-  const out = tokenizer.apply_chat_template(
-    messages.map((m) => ({ role: m.role, content: m.content })),
-    { tokenize: false, add_generation_prompt: generationPrompt, enable_thinking: false },
-  );
-  if (typeof out !== 'string') throw new StudioError(DataErrorCode.tokenizer, 'apply_chat_template did not return a string', 'pass tokenize: false support');
-  return out;
-}
-
 /** A prompt part (labels −100) and an answer part (supervised), or why the record cannot be split. */
 type Parts = { prompt: number[]; answer: number[] } | string;
+
+const MISMATCH =
+  'the chat template does not render this conversation as prompt + answer, so the prompt cannot be masked (e.g. the answer holds its own <think> block)';
+
+/** Renders conversations with the tokenizer's chat template for one tokenizeExamples call. */
+interface ChatRenderer {
+  render(messages: readonly ChatMessage[], generationPrompt: boolean, line: number): string;
+  /**
+   * What the template appends for add_generation_prompt (Qwen3 with thinking off:
+   * "<|im_start|>assistant\n<think>\n\n</think>\n\n"), when the probe conversations show that the
+   * prompt of a conversation is its full render up to the last such text; null: split each
+   * conversation with two renders.
+   */
+  generationPrompt: string | null;
+}
+
+/** Probe conversations: the prompt found in the full render must equal the prompt rendered on its own. */
+const PROBES: ChatMessage[][] = [
+  [
+    { role: 'user', content: 'Name a colour.' },
+    { role: 'assistant', content: 'Blue.' },
+  ],
+  [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'Name a colour.' },
+    { role: 'assistant', content: 'Blue.' },
+  ],
+  [
+    { role: 'user', content: 'Name a colour.' },
+    { role: 'assistant', content: 'Blue.' },
+    { role: 'user', content: 'Another one?' },
+    { role: 'assistant', content: 'Green.' },
+  ],
+];
+
+/** Probe results per template text + special tokens (a few kept): the probes run once per template. */
+const probed = new Map<string, string | null>();
+
+function chatRenderer(tokenizer: DataTokenizer): ChatRenderer {
+  const text = chatTemplateText(tokenizer);
+  if (text === null) throw new StudioError(DataErrorCode.tokenizer, 'the tokenizer has no chat template');
+  compileChatTemplate(text); // a template that does not parse fails here, once (E404)
+  const render = (messages: readonly ChatMessage[], generationPrompt: boolean, line: number) =>
+    renderChatTemplate(tokenizer, messages, { add_generation_prompt: generationPrompt, enable_thinking: false, recordLine: line });
+  const key = `${JSON.stringify(specialTokens(tokenizer.config))}\u0000${text}`;
+  let generationPrompt = probed.get(key);
+  if (generationPrompt === undefined) {
+    generationPrompt = probeGenerationPrompt(render);
+    if (probed.size >= 8) probed.delete(probed.keys().next().value!);
+    probed.set(key, generationPrompt);
+  }
+  return { render, generationPrompt };
+}
+
+/**
+ * The generation prompt G = render([user], gen) minus render([user], no gen), kept only if on every
+ * probe conversation the text up to the last G of the full render equals the prompt rendered alone.
+ * A probe the template refuses (raise_exception, e.g. no system role) is skipped; the first must pass.
+ * Budget errors are not swallowed: such a template would fail on every example.
+ */
+function probeGenerationPrompt(render: ChatRenderer['render']): string | null {
+  const refused = (e: unknown) => isStudioError(e, DataErrorCode.templateRaised) || isStudioError(e, DataErrorCode.templateRender);
+  let generationPrompt: string;
+  try {
+    const user = PROBES[0]!.slice(0, 1);
+    const withPrompt = render(user, true, 0);
+    const without = render(user, false, 0);
+    if (!withPrompt.startsWith(without) || withPrompt.length === without.length) return null;
+    generationPrompt = withPrompt.slice(without.length);
+  } catch (e) {
+    if (refused(e)) return null;
+    throw e;
+  }
+  for (const [i, conversation] of PROBES.entries()) {
+    let full: string, prompt: string;
+    try {
+      full = render(conversation, false, 0);
+      prompt = render(conversation.slice(0, -1), true, 0);
+    } catch (e) {
+      if (refused(e) && i > 0) continue;
+      if (refused(e)) return null;
+      throw e;
+    }
+    const k = full.lastIndexOf(generationPrompt);
+    if (k < 0 || full.slice(0, k + generationPrompt.length) !== prompt) return null;
+  }
+  return generationPrompt;
+}
 
 /**
  * Chat masking (SHADOWPEFT.md §10): prompt = the template over every message before the final
@@ -83,12 +165,22 @@ type Parts = { prompt: number[]; answer: number[] } | string;
  * end-of-turn text, for Qwen3 "<|im_end|>\n") is supervised. Only the final assistant turn is
  * supervised: earlier assistant turns are context. The two parts are tokenized separately and
  * concatenated, so the prompt tokens are exactly those the model is given at generation time.
+ *
+ * One render per conversation: when the probes have shown that the prompt is the full render up to
+ * the last generation prompt G, the prompt is cut from the full render there (unless the answer itself
+ * contains G, then, like templates without a usable G, the prompt is rendered on its own and checked).
  */
-function chatParts(tokenizer: DataTokenizer, messages: ChatMessage[]): Parts {
-  const prompt = renderChat(tokenizer, messages.slice(0, -1), true);
-  const full = renderChat(tokenizer, messages, false);
-  if (!full.startsWith(prompt)) {
-    return 'the chat template does not render this conversation as prompt + answer, so the prompt cannot be masked (e.g. the answer holds its own <think> block)';
+function chatParts(chat: ChatRenderer, tokenizer: DataTokenizer, messages: ChatMessage[], line: number): Parts {
+  const g = chat.generationPrompt;
+  const full = chat.render(messages, false, line);
+  let prompt: string;
+  if (g !== null && !messages.at(-1)!.content.includes(g)) {
+    const k = full.lastIndexOf(g);
+    if (k < 0) return MISMATCH;
+    prompt = full.slice(0, k + g.length);
+  } else {
+    prompt = chat.render(messages.slice(0, -1), true, line);
+    if (!full.startsWith(prompt)) return MISMATCH;
   }
   return {
     prompt: tokenizer.encode(prompt, { add_special_tokens: false }),
@@ -139,6 +231,7 @@ export function tokenizeExamples(examples: readonly Example[], tokenizer: DataTo
     throw new StudioError(DataErrorCode.tokenizer, 'the tokenizer has no end-of-sequence token', 'pass eosTokenId');
   }
 
+  const chat = needsTemplate ? chatRenderer(tokenizer) : undefined;
   const result: TokenizeResult = { examples: [], truncatedCount: 0, droppedCount: 0, dropped: [] };
   const drop = (line: number, reason: string) => {
     result.droppedCount++;
@@ -157,15 +250,15 @@ export function tokenizeExamples(examples: readonly Example[], tokenizer: DataTo
     }
 
     let parts: Parts;
-    if (e.kind === 'chat') parts = chatParts(tokenizer, e.messages);
+    if (e.kind === 'chat') parts = chatParts(chat!, tokenizer, e.messages, e.line);
     else if (e.kind === 'text') parts = { prompt: [], answer: [...tokenizer.encode(e.text, { add_special_tokens: true }), eos!] };
     else {
       const [user, answer] = promptAnswerOf(e, !useChat)!;
       parts = useChat
-        ? chatParts(tokenizer, [
+        ? chatParts(chat!, tokenizer, [
             { role: 'user', content: user },
             { role: 'assistant', content: answer },
-          ])
+          ], e.line)
         : plainParts(tokenizer, user, answer, eos!);
     }
     if (typeof parts === 'string') {
