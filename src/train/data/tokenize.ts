@@ -159,7 +159,7 @@ function probeGenerationPrompt(render: ChatRenderer['render']): string | null {
 }
 
 /**
- * Chat masking (SHADOWPEFT.md §10): prompt = the template over every message before the final
+ * Chat masking (docs/shadowpeft.md §10): prompt = the template over every message before the final
  * assistant turn, with the generation prompt (Qwen3: thinking disabled); full = the template over all
  * messages. The full text must start with the prompt text; the rest (answer + the template's
  * end-of-turn text, for Qwen3 "<|im_end|>\n") is supervised. Only the final assistant turn is
