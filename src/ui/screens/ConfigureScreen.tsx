@@ -4,7 +4,7 @@ import type { WorkerErrorInfo } from '../../../workers/api';
 import { shadowConfigIssues } from '../../shadow/config';
 import { countShadowParams, loraEquivalentRank, shadowParamBreakdown } from '../../shadow/paramCount';
 import { resolveExplicitShadow } from '../../shadow/resolve';
-import { SHADOW_PRESETS } from '../../shadow/presets';
+import { MODEL_SIZE_CLASSES, modelSizeClass, presetsOfClass } from '../../shadow/presets';
 import { ErrorNote } from '../components/ErrorNote';
 import { NumberField } from '../components/NumberField';
 import { ProgressBar } from '../components/ProgressBar';
@@ -65,22 +65,47 @@ export function ConfigureScreen() {
 
   const e = t.estimate;
   const set = updateSettings;
+  const sizeClass = info ? MODEL_SIZE_CLASSES.find((c) => c.id === modelSizeClass(info.parameters))! : null;
   return (
     <section className="screen" data-testid="configure-screen">
       <h2>3 · Configure</h2>
-      <p className="lead">Start from one of the authors’ recipes; every number can be changed.</p>
-      <div className="card">
+      <p className="lead">Start from one of the authors’ recipes, sized by model; every number can be changed.</p>
+      <div className="card" data-testid="presets" data-size-class={sizeClass?.id ?? ''} data-preset-source={t.presetSource}>
         <h3>Preset</h3>
-        <ul className="choices presets" data-testid="presets">
-          {SHADOW_PRESETS.map((p) => (
-            <li key={p.id}>
-              <button type="button" className="choice" aria-pressed={t.presetId === p.id} data-preset={p.id} onClick={() => applyPreset(p.id)}>
-                <span className="choice-title">{p.name}</span>
-                <span className="muted">{p.description}</span>
-              </button>
-            </li>
-          ))}
-        </ul>
+        <p className="muted" data-testid="preset-fit">
+          {info && sizeClass
+            ? `${info.id}: ${formatCount(info.parameters)} parameters, size class ${sizeClass.short}. ${t.presetSource === 'auto' ? 'The preset that fits it is preselected' : 'Presets marked “fits this model” are sized for it'}; max length ${data.options.maxLength} tokens (Data screen).`
+            : 'Choose a model on the Model screen: the preset that fits its size is preselected.'}
+        </p>
+        {MODEL_SIZE_CLASSES.map((c) => (
+          <div key={c.id} data-size-class={c.id}>
+            <h4>
+              {c.label} <span className="muted">e.g. {c.examples}</span>
+            </h4>
+            <ul className="choices presets">
+              {presetsOfClass(c.id).map((p) => {
+                const fits = sizeClass?.id === c.id;
+                return (
+                  <li key={p.id}>
+                    <button type="button" className="choice" aria-pressed={t.presetId === p.id} data-preset={p.id} data-fits={fits} onClick={() => applyPreset(p.id)}>
+                      <span className="choice-title">
+                        {p.name} {fits && <span className="nav-badge">fits this model</span>}
+                      </span>
+                      <span className="muted">{p.description}</span>
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          </div>
+        ))}
+        {t.presetNotes.length > 0 && (
+          <ul className="muted" data-testid="preset-notes">
+            {t.presetNotes.map((n) => (
+              <li key={n}>{n}</li>
+            ))}
+          </ul>
+        )}
         {t.presetId === 'custom' && <p className="muted">Custom settings (edited after choosing a preset).</p>}
       </div>
 

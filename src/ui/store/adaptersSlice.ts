@@ -134,7 +134,7 @@ export const createAdaptersSlice: StateCreator<StudioState, [], [], AdaptersSlic
         const result = await studioWorker().importAdapter(transferring(payload, [payload.safetensors]), get().training.settings.explicitShadow ?? null);
         patch({ importStatus: 'done', imported: { ...result, fileNames: files.map((f) => f.name) } });
         // the Configure screen shows the imported adapter's shape
-        set((s) => ({ training: { ...s.training, presetId: 'custom', settings: { ...s.training.settings, shadow: result.shadow } } }));
+        set((s) => ({ training: { ...s.training, presetId: 'custom', presetSource: 'user', presetNotes: [], settings: { ...s.training.settings, shadow: result.shadow } } }));
       } catch (e) {
         patch({ importStatus: 'error', importError: toErrorInfo(e) });
       }

@@ -1,9 +1,11 @@
 import type { StateCreator } from 'zustand';
 import type { DatasetSummary, WorkerErrorInfo } from '../../../workers/api';
+import { shadowPreset } from '../../shadow/presets';
 import type { DemoDataset } from '../lib/manifests';
 import { fetchIndex, parseDatasetIndex } from '../lib/manifests';
 import { studioWorker, toErrorInfo } from '../worker/client';
 import type { StudioState } from './store';
+import { DEFAULT_PRESET } from './trainingSlice';
 
 export interface DataOptions {
   onError: 'skip' | 'stop';
@@ -32,13 +34,15 @@ export interface DataSlice {
   data: DataState;
   discoverDemos: () => Promise<void>;
   setDataText: (text: string, fileName: string, origin: DataState['origin'], demoFile?: string | null) => void;
+  /** The user's data options; a new max length makes the training settings custom (presets set it too). */
   setDataOptions: (p: Partial<DataOptions>) => void;
   chooseDemo: (demo: DemoDataset) => Promise<void>;
   /** Parses, tokenizes and splits the data in the worker (needs a loaded model for its tokenizer). */
   prepareData: () => Promise<boolean>;
 }
 
-export const DEFAULT_DATA_OPTIONS: DataOptions = { onError: 'skip', maxLength: 512, validationFraction: 0.1, seed: 42 };
+/** The max length is the default preset's until a model is chosen (then the fitting preset sets it). */
+export const DEFAULT_DATA_OPTIONS: DataOptions = { onError: 'skip', maxLength: shadowPreset(DEFAULT_PRESET)!.training.maxLength, validationFraction: 0.1, seed: 42 };
 
 export const initialDataState = (): DataState => ({
   demos: [],
@@ -77,7 +81,15 @@ export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (se
     setDataText: (text, fileName, origin, demoFile = null) =>
       set((s) => ({ data: { ...s.data, text, fileName, origin, demoFile, revision: s.data.revision + 1, error: null, status: s.data.status === 'error' ? 'idle' : s.data.status } })),
 
-    setDataOptions: (p) => set((s) => ({ data: { ...s.data, options: { ...s.data.options, ...p }, revision: s.data.revision + 1 } })),
+    setDataOptions: (p) =>
+      set((s) => {
+        const ownLength = p.maxLength !== undefined && p.maxLength !== s.data.options.maxLength;
+        return {
+          data: { ...s.data, options: { ...s.data.options, ...p }, revision: s.data.revision + 1 },
+          // the max length is part of a preset: the user's own one is kept when another model is chosen
+          ...(ownLength ? { training: { ...s.training, presetId: 'custom', presetSource: 'user' as const, presetNotes: [] } } : {}),
+        };
+      }),
 
     chooseDemo: async (demo) => {
       patch({ status: 'fetching', error: null });

@@ -88,7 +88,10 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
       patch({ choice, info: null, infoStatus: 'inspecting', infoError: null });
       try {
         const info = await studioWorker().inspectModel(choice.source);
-        if (ticket === inspectTicket) patch({ info, infoStatus: 'ready' });
+        if (ticket !== inspectTicket) return;
+        patch({ info, infoStatus: 'ready' });
+        // the presets are sized by model: preselect the one that fits (unless the user chose one)
+        get().preselectPresetForModel();
       } catch (e) {
         if (ticket === inspectTicket) patch({ infoStatus: 'error', infoError: toErrorInfo(e) });
       }
@@ -102,6 +105,8 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
         const loaded = await studioWorker().loadModel(choice.source);
         get().flushEvents();
         patch({ loaded, loadedKey: choice.key, loadStatus: 'loaded', progress: null, info: get().model.info ?? loaded, infoStatus: 'ready' });
+        // before the data is prepared: the fitting preset may set its max length
+        get().preselectPresetForModel();
         // the tokenizer decides the data's tokens: (re)prepare the data, then refresh the estimate
         if (get().data.text) await get().prepareData();
         return true;

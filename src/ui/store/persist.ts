@@ -21,7 +21,8 @@ export interface PersistedSession {
   screen: ScreenId;
   model: ModelChoice | null;
   data: { text: string | null; fileName: string; origin: DataState['origin']; demoFile: string | null; options: DataOptions };
-  training: { presetId: string; settings: TrainingSettings; history: TrainHistory };
+  /** presetSource is absent in sessions saved before presets were fitted to the model */
+  training: { presetId: string; presetSource?: 'auto' | 'user'; settings: TrainingSettings; history: TrainHistory };
 }
 
 export function pickSession(s: StudioState, keepText = true): PersistedSession {
@@ -31,7 +32,7 @@ export function pickSession(s: StudioState, keepText = true): PersistedSession {
     screen: s.ui.screen,
     model: choice && choice.source.kind !== 'files' ? choice : null,
     data: { text: keepText && d.text.length <= MAX_TEXT_CHARS ? d.text : null, fileName: d.fileName, origin: d.origin, demoFile: d.demoFile, options: d.options },
-    training: { presetId: s.training.presetId, settings: s.training.settings, history: s.training.progress.history },
+    training: { presetId: s.training.presetId, presetSource: s.training.presetSource, settings: s.training.settings, history: s.training.progress.history },
   };
 }
 
@@ -46,6 +47,8 @@ export function restoreSession(p: PersistedSession): void {
     training: {
       ...s.training,
       presetId: p.training.presetId,
+      // an older session's edits ('custom') were the user's; its named preset was the old default or a click
+      presetSource: p.training.presetSource ?? (p.training.presetId === 'custom' ? 'user' : 'auto'),
       settings: { ...s.training.settings, ...p.training.settings, shadow: { ...s.training.settings.shadow, ...p.training.settings.shadow } },
       progress: { ...emptyProgress(), history: { ...emptyProgress().history, ...p.training.history } },
     },
@@ -77,7 +80,7 @@ export function startPersistence(): void {
     localStorage.removeItem(STORAGE_KEY);
   }
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const relevant = (s: StudioState) => [s.ui.screen, s.model.choice, s.data.text, s.data.options, s.data.fileName, s.training.settings, s.training.presetId, s.training.progress.history] as const;
+  const relevant = (s: StudioState) => [s.ui.screen, s.model.choice, s.data.text, s.data.options, s.data.fileName, s.training.settings, s.training.presetId, s.training.presetSource, s.training.progress.history] as const;
   let last = relevant(useStudio.getState());
   useStudio.subscribe((s) => {
     const now = relevant(s);

@@ -1,5 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Capabilities } from '../../engine/device';
+import type { ModelConfig } from '../../model/config';
+import { parameterCount } from '../../model/config';
+import type { HfConfig } from '../../model/families/hfConfig';
+import { modelConfigFromHf } from '../../model/families/registry';
+import { QWEN3_0_6B } from '../../model/testing/hubConfigs';
 import type { DatasetSummary, LoadedModel, StudioEvent } from '../../../workers/api';
+import type { ModelChoice } from '../lib/modelSource';
 import type * as Client from '../worker/client';
 
 type ClientModule = typeof Client;
@@ -23,6 +31,7 @@ vi.mock('../worker/client', async (importActual) => {
 });
 
 const { resetStudio, useStudio } = await import('./store');
+const { restoreSession } = await import('./persist');
 
 const loaded = { id: 'tiny', modelType: 'qwen3', layers: 2, parameters: 1000 } as LoadedModel;
 const summary = { fileName: 'd.jsonl', format: 'chat', trainExamples: 3 } as DatasetSummary;
@@ -219,5 +228,140 @@ describe('estimate', () => {
     await useStudio.getState().requestEstimate();
     expect(useStudio.getState().training.estimateStatus).toBe('waiting');
     expect(worker.estimate).not.toHaveBeenCalled();
+  });
+});
+
+/** What the worker's inspectModel / loadModel answer for a config (ModelInfo as workers/modelCommands.ts builds it). */
+function infoOf(id: string, c: ModelConfig): LoadedModel {
+  return {
+    id,
+    revision: null,
+    modelType: c.modelType,
+    layers: c.numLayers,
+    hidden: c.hiddenSize,
+    heads: c.numHeads,
+    kvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    intermediate: c.intermediateSize,
+    vocab: c.vocabSize,
+    tiedEmbeddings: c.tieWordEmbeddings,
+    parameters: parameterCount(c),
+    torchDtype: c.torchDtype,
+    downloadBytes: null,
+    memory: { weights: 1, inference: 1, training: 1, fits: true, message: null },
+    storage: 'f32',
+    weightBytes: 1,
+  };
+}
+const BUNDLED = infoOf('kjv-llama-3m', modelConfigFromHf(JSON.parse(readFileSync(new URL('../../../public/models/kjv-llama-3m/config.json', import.meta.url), 'utf8')) as HfConfig));
+const QWEN06 = infoOf('Qwen/Qwen3-0.6B', modelConfigFromHf(QWEN3_0_6B));
+const QWEN4B = infoOf('Qwen/Qwen3-4B', modelConfigFromHf({ ...QWEN3_0_6B, hidden_size: 2560, num_hidden_layers: 36, num_attention_heads: 32, intermediate_size: 9728 }));
+const bundledChoice: ModelChoice = { key: 'bundled:kjv-llama-3m', label: 'KJV Llama 3M', source: { kind: 'url', url: 'http://x/models/kjv-llama-3m/' } };
+const hubChoice = (repo: string): ModelChoice => ({ key: `hub:${repo}`, label: repo, source: { kind: 'hub', repo } });
+
+/** Inspecting, then loading: the worker answers with `info` both times. */
+async function chooseAndLoad(choice: ModelChoice, info: LoadedModel): Promise<void> {
+  worker.inspectModel.mockResolvedValue(info);
+  worker.loadModel.mockResolvedValue(info);
+  await useStudio.getState().chooseModel(choice);
+  expect(await useStudio.getState().loadChosenModel()).toBe(true);
+}
+
+describe('presets fitted to the chosen model', () => {
+  const st = () => useStudio.getState();
+
+  it('choosing the bundled model preselects the quick start (micro-batch ≤ 4, max length ≤ 256); a 0.6B model the 0.6B recipe', async () => {
+    worker.inspectModel.mockResolvedValue(QWEN06);
+    await st().chooseModel(hubChoice('Qwen/Qwen3-0.6B'));
+    expect(st().training).toMatchObject({ presetId: 'reasoning', presetSource: 'auto', settings: { microBatchSize: 8, gradientAccumulation: 4, learningRate: 3e-3 } });
+    expect(st().data.options.maxLength).toBe(512);
+
+    await chooseAndLoad(bundledChoice, BUNDLED);
+    const t = st().training;
+    expect(t.presetId).toBe('quick-start');
+    expect(t.presetSource).toBe('auto');
+    expect(t.settings.microBatchSize).toBeLessThanOrEqual(4);
+    expect(t.settings.microBatchSize * t.settings.gradientAccumulation).toBeLessThanOrEqual(4);
+    expect(t.settings.epochs).toBe(1);
+    expect(t.settings.shadow.shadow_intermediate_size).toBe(128);
+    expect(st().data.options.maxLength).toBeLessThanOrEqual(256);
+  });
+
+  it('the data is prepared after the fitting preset set its max length', async () => {
+    worker.inspectModel.mockResolvedValue(QWEN06);
+    await st().chooseModel(hubChoice('Qwen/Qwen3-0.6B'));
+    st().setDataText('{"text": "hi"}\n', 'd.jsonl', 'demo', 'd.jsonl');
+    worker.loadDataset.mockResolvedValue(summary);
+    worker.inspectModel.mockRejectedValue(new Error('offline')); // no inspection: the load's answer decides
+    await st().chooseModel(bundledChoice);
+    expect(st().training.presetId).toBe('reasoning');
+    worker.loadModel.mockResolvedValue(BUNDLED);
+    await st().loadChosenModel();
+    expect(st().training.presetId).toBe('quick-start');
+    expect(worker.loadDataset).toHaveBeenCalledTimes(1);
+    expect(worker.loadDataset).toHaveBeenCalledWith(expect.objectContaining({ maxLength: 128 }));
+    expect(st().data.preparedRevision).toBe(st().data.revision);
+  });
+
+  it('a preset the user chose is kept when another model is chosen and loaded', async () => {
+    await chooseAndLoad(hubChoice('Qwen/Qwen3-0.6B'), QWEN06);
+    st().applyPreset('classification');
+    expect(st().training.presetSource).toBe('user');
+    await chooseAndLoad(bundledChoice, BUNDLED);
+    expect(st().training).toMatchObject({ presetId: 'classification', presetSource: 'user', settings: { learningRate: 2e-4 } });
+  });
+
+  it('an edit of the settings or of the data’s max length is the user’s too, and is kept', async () => {
+    await chooseAndLoad(bundledChoice, BUNDLED);
+    st().updateSettings({ epochs: 3 });
+    await chooseAndLoad(hubChoice('Qwen/Qwen3-0.6B'), QWEN06);
+    expect(st().training).toMatchObject({ presetId: 'custom', presetSource: 'user', settings: { epochs: 3, microBatchSize: 2 } });
+
+    resetStudio();
+    await chooseAndLoad(bundledChoice, BUNDLED);
+    st().setDataOptions({ validationFraction: 0.2 }); // not part of a preset
+    expect(st().training.presetSource).toBe('auto');
+    st().setDataOptions({ maxLength: 100 });
+    expect(st().training).toMatchObject({ presetId: 'custom', presetSource: 'user' });
+    await chooseAndLoad(hubChoice('Qwen/Qwen3-0.6B'), QWEN06);
+    expect(st().data.options.maxLength).toBe(100);
+    expect(st().training.presetId).toBe('custom');
+  });
+
+  it('the device’s buffer limits and the model’s positions shape the fitted batch', async () => {
+    const caps = { limits: { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 256 * 2 ** 20 } } as Capabilities;
+    useStudio.setState({ device: { status: 'ready', caps, error: null } });
+    await chooseAndLoad(hubChoice('Qwen/Qwen3-4B'), QWEN4B);
+    expect(st().training).toMatchObject({ presetId: 'reasoning-4b', settings: { microBatchSize: 4, gradientAccumulation: 4 } });
+    expect(st().training.presetNotes).toEqual([expect.stringMatching(/^micro-batch 4 \(not 8\)/)]);
+    // a click fits the preset as well
+    st().applyPreset('reasoning');
+    expect(st().training.settings).toMatchObject({ microBatchSize: 4, gradientAccumulation: 8 });
+
+    // where the worker reports the model's positions, the max length stays within them
+    resetStudio();
+    await chooseAndLoad(hubChoice('owner/short'), { ...QWEN06, maxPositionEmbeddings: 64 } as LoadedModel);
+    expect(st().data.options.maxLength).toBe(64);
+    expect(st().training.presetNotes).toEqual(['max length 64 (not 512): the model has 64 positions']);
+  });
+
+  it('a session saved before fitted presets: a named preset is refitted, custom settings stay the user’s', async () => {
+    const saved = (presetId: string) => ({
+      screen: 'configure' as const,
+      model: null,
+      data: { text: null, fileName: 'x.jsonl', origin: 'none' as const, demoFile: null, options: { onError: 'skip' as const, maxLength: 512, validationFraction: 0.1, seed: 42 } },
+      training: { presetId, settings: st().training.settings, history: st().training.progress.history },
+    });
+    restoreSession(saved('reasoning'));
+    expect(st().training.presetSource).toBe('auto');
+    await chooseAndLoad(bundledChoice, BUNDLED);
+    expect(st().training.presetId).toBe('quick-start');
+
+    resetStudio();
+    restoreSession(saved('custom'));
+    expect(st().training.presetSource).toBe('user');
+    await chooseAndLoad(bundledChoice, BUNDLED);
+    expect(st().training.presetId).toBe('custom');
+    expect(st().data.options.maxLength).toBe(512);
   });
 });

@@ -4,8 +4,9 @@ import { parseModelInput, sourceName } from '../lib/modelSource';
 import type { ShadowEmbeddings } from '../../shadow/explicitShadow';
 import { embeddingChoice, shadowEmbeddingsOf } from '../../shadow/explicitShadow';
 import type { ShadowConfig } from '../../shadow/config';
-import type { ShadowPreset } from '../../shadow/presets';
-import { SHADOW_PRESETS, shadowPreset } from '../../shadow/presets';
+import type { FittedBatch, ShadowPreset } from '../../shadow/presets';
+import { fitPresetBatch, recommendedPreset, shadowPreset } from '../../shadow/presets';
+import { presetTargetOfInfo } from '../lib/presetTarget';
 import { studioWorker, toErrorInfo } from '../worker/client';
 import type { StudioState } from './store';
 import type { TrainingEvent, TrainProgress } from './trainProgress';
@@ -16,6 +17,13 @@ export type SettingsPatch = Partial<Omit<TrainingSettings, 'shadow'>>;
 export interface TrainingState {
   /** the preset the settings came from, or 'custom' after an edit */
   presetId: string;
+  /**
+   * Who chose presetId: 'auto' (fitted to the chosen model, replaced when another model is chosen) or
+   * 'user' (a click on a preset or any edit; kept from then on).
+   */
+  presetSource: 'auto' | 'user';
+  /** why the applied preset's batch or length differs from the recipe's (model positions, device limits) */
+  presetNotes: string[];
   settings: TrainingSettings;
   estimate: Estimate | null;
   estimateStatus: 'idle' | 'waiting' | 'estimating' | 'ready' | 'error';
@@ -43,7 +51,10 @@ export interface ShadowModelCheck {
 
 export interface TrainingSlice {
   training: TrainingState;
+  /** The user's choice of a preset, fitted to the chosen model and the device. */
   applyPreset: (id: string) => void;
+  /** Preselects the preset that fits the chosen model, unless the user chose one themselves. */
+  preselectPresetForModel: () => void;
   updateShadow: (p: Partial<ShadowConfig>) => void;
   updateSettings: (p: SettingsPatch) => void;
   /** Asks the worker for memory and time; skipped when the estimate already matches the settings and data. */
@@ -64,12 +75,17 @@ export interface TrainingSlice {
   chooseImplicitShadow: () => void;
 }
 
-export const DEFAULT_PRESET = 'reasoning';
+/** The preset before any model is known: the one for the bundled default model (and safe on any). */
+export const DEFAULT_PRESET = 'quick-start';
 /** Sequences per micro-batch at most: browser GPUs have little memory, so big batches accumulate. */
-const MAX_MICRO_BATCH = 8;
+export const MAX_MICRO_BATCH = 8;
 
-export function settingsFromPreset(p: ShadowPreset, prev?: TrainingSettings): TrainingSettings {
-  const micro = Math.min(p.training.batchSize, MAX_MICRO_BATCH);
+/** A preset's batch without a model or device to fit it to. */
+export function unfittedBatch(p: ShadowPreset): FittedBatch {
+  return fitPresetBatch(p, { parameters: 0, base: null, maxPositionEmbeddings: null, limits: null }, MAX_MICRO_BATCH);
+}
+
+export function settingsFromPreset(p: ShadowPreset, prev?: TrainingSettings, fit: FittedBatch = unfittedBatch(p)): TrainingSettings {
   return {
     shadow: { ...p.shadow, modules_to_save: [...p.shadow.modules_to_save] },
     shadowLossWeight: p.training.shadowLossWeight,
@@ -78,8 +94,8 @@ export function settingsFromPreset(p: ShadowPreset, prev?: TrainingSettings): Tr
     warmupRatio: p.training.warmupRatio,
     schedule: p.training.schedule,
     maxGradNorm: prev?.maxGradNorm ?? 1,
-    microBatchSize: micro,
-    gradientAccumulation: Math.max(1, Math.round(p.training.batchSize / micro)),
+    microBatchSize: fit.microBatchSize,
+    gradientAccumulation: fit.gradientAccumulation,
     epochs: p.training.epochs,
     evalEvery: prev?.evalEvery ?? 50,
     earlyStoppingPatience: prev?.earlyStoppingPatience ?? 0,
@@ -91,7 +107,9 @@ export function settingsFromPreset(p: ShadowPreset, prev?: TrainingSettings): Tr
 
 export const initialTrainingState = (): TrainingState => ({
   presetId: DEFAULT_PRESET,
-  settings: settingsFromPreset(shadowPreset(DEFAULT_PRESET) ?? SHADOW_PRESETS[0]!),
+  presetSource: 'auto',
+  presetNotes: [],
+  settings: settingsFromPreset(shadowPreset(DEFAULT_PRESET)!),
   estimate: null,
   estimateStatus: 'idle',
   estimateError: null,
@@ -102,6 +120,11 @@ export const initialTrainingState = (): TrainingState => ({
   resumeOffer: null,
   shadowModel: { input: '', status: 'idle', info: null, error: null },
 });
+
+/** The chosen model's facts: its inspection (a loaded model may still be the previous choice), else the loaded one. */
+function chosenModel(s: StudioState): ModelInfo | null {
+  return s.model.info ?? s.model.loaded;
+}
 
 const ACTIVE = new Set(['starting', 'running', 'paused']);
 let estimateTicket = 0;
@@ -129,16 +152,37 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
     return null;
   };
 
+  /**
+   * Applies a preset fitted to the chosen model (inspected or loaded) and the device: the settings, and
+   * the data's max length (which the Data screen owns; a change there makes the prepared data stale).
+   */
+  const takePreset = (p: ShadowPreset, presetSource: TrainingState['presetSource']) => {
+    const s = get();
+    const info = chosenModel(s);
+    const fit = info ? fitPresetBatch(p, presetTargetOfInfo(info, s.device.caps), MAX_MICRO_BATCH) : unfittedBatch(p);
+    const lengthChanges = s.data.options.maxLength !== fit.maxLength;
+    set((st) => ({
+      training: { ...st.training, presetId: p.id, presetSource, presetNotes: fit.notes, settings: settingsFromPreset(p, st.training.settings, fit) },
+      data: lengthChanges ? { ...st.data, options: { ...st.data.options, maxLength: fit.maxLength }, revision: st.data.revision + 1 } : st.data,
+    }));
+  };
+
   return {
     training: initialTrainingState(),
 
     applyPreset: (id) => {
       const p = shadowPreset(id);
-      if (!p) return;
-      patch({ presetId: id, settings: settingsFromPreset(p, get().training.settings) });
+      if (p) takePreset(p, 'user');
     },
-    updateShadow: (p) => set((s) => ({ training: { ...s.training, presetId: 'custom', settings: { ...s.training.settings, shadow: { ...s.training.settings.shadow, ...p } } } })),
-    updateSettings: (p) => set((s) => ({ training: { ...s.training, presetId: 'custom', settings: { ...s.training.settings, ...p } } })),
+    preselectPresetForModel: () => {
+      const s = get();
+      const info = chosenModel(s);
+      // a run in progress keeps the settings and data it started with
+      if (!info || s.training.presetSource === 'user' || ACTIVE.has(s.training.progress.status)) return;
+      takePreset(recommendedPreset(info.parameters), 'auto');
+    },
+    updateShadow: (p) => set((s) => ({ training: { ...s.training, presetId: 'custom', presetSource: 'user', presetNotes: [], settings: { ...s.training.settings, shadow: { ...s.training.settings.shadow, ...p } } } })),
+    updateSettings: (p) => set((s) => ({ training: { ...s.training, presetId: 'custom', presetSource: 'user', presetNotes: [], settings: { ...s.training.settings, ...p } } })),
 
     requestEstimate: async () => {
       const s = get();
