@@ -58,12 +58,13 @@ export interface RunConfig {
 /**
  * The authors' recipe (SHADOWPEFT.md §10) as a run: AdamW (0.9, 0.999, 1e-8), weight decay 0.01,
  * linear decay with warm-up ratio 0.01, λ 0.05, the recipe's shadow (N_s 1, I_s 256, R 16, G 10,
- * α 0.1, p 0.2), the preset's lr, epochs and batch, max length 512. The batch is split into
- * micro-batches of 4 (browser GPUs hold few long sequences at once) accumulated to the preset's size.
+ * α 0.1, p 0.2), the preset's lr, epochs, batch and max length. The batch is split into the preset's
+ * micro-batches, else into micro-batches of 4 (browser GPUs hold few long sequences at once),
+ * accumulated to the preset's size.
  */
 export function runConfigFromPreset(preset: ShadowPreset, baseModel: RunConfig['baseModel']): RunConfig {
   const t = preset.training;
-  const micro = Math.min(4, t.batchSize);
+  const micro = Math.min(t.microBatchSize ?? 4, t.batchSize);
   return {
     baseModel: { ...baseModel },
     shadow: { ...preset.shadow, modules_to_save: [...preset.shadow.modules_to_save] },
