@@ -23,7 +23,7 @@ const QWEN06 = modelConfigFromHf(QWEN3_0_6B_HF);
 const QWEN4B = modelConfigFromHf({ ...QWEN3_0_6B_HF, hidden_size: 2560, num_hidden_layers: 36, num_attention_heads: 32, intermediate_size: 9728, max_position_embeddings: 40960 });
 const QWEN8B = modelConfigFromHf({ ...QWEN3_0_6B_HF, hidden_size: 4096, num_hidden_layers: 36, num_attention_heads: 32, intermediate_size: 12288, max_position_embeddings: 40960, tie_word_embeddings: false });
 
-/** The authors' published recipes (SHADOWPEFT.md §10), kept under the ids the CLI's --preset uses. */
+/** The authors' published recipes (docs/shadowpeft.md §10), kept under the ids the CLI's --preset uses. */
 const RECIPE_IDS = ['reasoning', 'extractive-qa', 'classification', 'reasoning-4b', 'reasoning-8b'];
 const recipes = () => RECIPE_IDS.map((id) => shadowPreset(id)!);
 const MiB = 2 ** 20;
@@ -33,7 +33,7 @@ function presetTargetOf(c: ModelConfig): PresetTarget {
   return { parameters: parameterCount(c), base: baseArchitectureOf(c), maxPositionEmbeddings: c.maxPositionEmbeddings, limits: null };
 }
 
-describe('authors’ recipes as presets (SHADOWPEFT.md §10)', () => {
+describe('authors’ recipes as presets (docs/shadowpeft.md §10)', () => {
   it('unique ids, one-line descriptions, valid configs that resolve on their bases', () => {
     expect(new Set(SHADOW_PRESETS.map((p) => p.id)).size).toBe(SHADOW_PRESETS.length);
     for (const p of SHADOW_PRESETS) {

@@ -78,7 +78,7 @@ export interface ShadowPreset {
   training: RecipeTraining;
 }
 
-/** The authors' common recipe (SHADOWPEFT.md §10): N_s 1, I_s 256, R 16, G 10, α 0.1, p 0.2. */
+/** The authors' common recipe (docs/shadowpeft.md §10): N_s 1, I_s 256, R 16, G 10, α 0.1, p 0.2. */
 function recipeShadow(overrides: Partial<ShadowConfig> = {}): ShadowConfig {
   return {
     ...DEFAULT_SHADOW_CONFIG,
@@ -103,7 +103,7 @@ const RECIPE_TRAINING: Omit<RecipeTraining, 'learningRate' | 'batchSize' | 'epoc
 };
 
 /**
- * Presets after the authors' runs (SHADOWPEFT.md §10; batch sizes and epochs as in their Qwen3 scripts:
+ * Presets after the authors' runs (docs/shadowpeft.md §10; batch sizes and epochs as in their Qwen3 scripts:
  * 32 on 0.6B, 16 on 4B/8B). The large-model variants also narrow the shadow's attention as the authors
  * did (16 query heads on 4B, 8 on 8B; both bases have 8 kv heads).
  *

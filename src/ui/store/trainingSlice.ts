@@ -67,7 +67,7 @@ export interface TrainingSlice {
   checkResumable: () => Promise<void>;
   dismissResume: () => void;
   setShadowModelInput: (text: string) => void;
-  /** Reads the typed model's config.json through the worker and makes it the shadow (SHADOWPEFT.md §6). */
+  /** Reads the typed model's config.json through the worker and makes it the shadow (docs/shadowpeft.md §6). */
   checkShadowModel: () => Promise<void>;
   /** own (trained), frozen, or the base's embeddings for the explicit shadow */
   setShadowEmbeddings: (kind: ShadowEmbeddings) => void;
