@@ -7,6 +7,9 @@ import { baseModelRecordOf, buildModelCard, csvField, explicitShadowRecordOf, fi
 import { filesSource } from '../../model/sources/filesSource';
 import { localFolderId } from '../../model/sources/source';
 import { bundledChoice } from '../store/modelSlice';
+import { pickSession, restoreSession } from '../store/persist';
+import { resetStudio, useStudio } from '../store/store';
+import type { ModelChoice } from './modelSource';
 import { serializeSafetensors } from '../../model/safetensors/serialize';
 import { explicitShadowMetadata } from '../../shadow/explicitShadow';
 
@@ -150,6 +153,20 @@ describe('the base model in the card: an id Python can load, never a display tit
     expect(choice.label).toBe('KJV Llama 3M (bundled, offline)');
     expect(choice.source).toEqual({ kind: 'url', url: 'http://127.0.0.1:5173/models/kjv-llama-3m/', label: 'local folder kjv-llama-3m' });
     expect(filesSource('kjv-llama-3m', []).id).toBe('local folder kjv-llama-3m');
+  });
+
+  it('a session saved before this naming restores its bundled choice recorded as the folder, not the title', () => {
+    const old = { key: 'bundled:kjv-llama-3m', label: 'KJV Llama 3M (bundled, offline)', source: { kind: 'url' as const, url: 'http://127.0.0.1:5173/models/kjv-llama-3m/', label: 'KJV Llama 3M (bundled, offline)' } };
+    const hub = { key: 'hub:Qwen/Qwen3-0.6B', label: 'Qwen/Qwen3-0.6B', source: { kind: 'hub' as const, repo: 'Qwen/Qwen3-0.6B' } };
+    const session = (model: ModelChoice) => ({ ...pickSession(useStudio.getState()), model });
+    try {
+      restoreSession(session(old));
+      expect(useStudio.getState().model.choice).toEqual({ ...old, source: { ...old.source, label: 'local folder kjv-llama-3m' } });
+      restoreSession(session(hub));
+      expect(useStudio.getState().model.choice).toEqual(hub);
+    } finally {
+      resetStudio();
+    }
   });
 
   it('modelRefOf and modelShortName read the recorded ids', () => {

@@ -4,6 +4,7 @@
  * history. With the checkpoint in IndexedDB this is what lets "Resume" continue a run after a reload.
  */
 import type { TrainingSettings } from '../../../workers/api';
+import { localFolderId } from '../../model/sources/source';
 import type { ModelChoice } from '../lib/modelSource';
 import type { DataOptions, DataState } from './dataSlice';
 import type { StudioState } from './store';
@@ -36,11 +37,21 @@ export function pickSession(s: StudioState, keepText = true): PersistedSession {
   };
 }
 
+/**
+ * A saved choice as the studio makes it now: sessions saved before bundled models were recorded as
+ * `local folder <name>` carry the bundled model's title as its source's id, which would reach the
+ * adapter's base_model and the model card.
+ */
+function currentChoice(c: ModelChoice): ModelChoice {
+  const name = c.key.startsWith('bundled:') ? c.key.slice('bundled:'.length) : '';
+  return name && c.source.kind === 'url' ? { ...c, source: { ...c.source, label: localFolderId(name) } } : c;
+}
+
 /** Applies a saved session to a fresh store (before the worker is asked for anything). */
 export function restoreSession(p: PersistedSession): void {
   useStudio.setState((s) => ({
     ui: { ...s.ui, screen: SCREENS.includes(p.screen) ? p.screen : s.ui.screen },
-    model: { ...s.model, choice: p.model ?? s.model.choice },
+    model: { ...s.model, choice: p.model ? currentChoice(p.model) : s.model.choice },
     data: p.data.text
       ? { ...s.data, text: p.data.text, fileName: p.data.fileName, origin: p.data.origin, demoFile: p.data.demoFile, options: { ...s.data.options, ...p.data.options }, revision: s.data.revision + 1 }
       : { ...s.data, options: { ...s.data.options, ...p.data.options } },
