@@ -65,6 +65,8 @@ export interface ModelInfo {
   intermediate: number;
   vocab: number;
   tiedEmbeddings: boolean;
+  /** the longest sequence the model's positions allow (config max_position_embeddings) */
+  maxPositionEmbeddings: number;
   parameters: number;
   torchDtype: string;
   /** bytes of the checkpoint files, when the source says (content-length or file sizes) */
@@ -238,6 +240,8 @@ export type StudioEvent =
   | { type: 'load-progress'; phase: 'download' | 'upload' | 'warmup'; file: string; loaded: number; total: number | null }
   | { type: 'train-step'; step: number; totalSteps: number; epoch: number; loss: number; baseLoss: number; shadowLoss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number; etaMs: number; memoryBytes: number }
   | { type: 'train-eval'; step: number; valLoss: number; perplexity: number }
+  | { type: 'train-eval-progress'; step: number; done: number; total: number }
+  | { type: 'train-eval-cancelled'; step: number; reason: 'cancelled' | 'paused' | 'stopped' }
   | { type: 'train-skipped'; step: number; reason: string }
   | { type: 'train-checkpoint'; step: number; id: string }
   /** a problem that does not stop the run (a checkpoint could not be written) */
@@ -271,6 +275,8 @@ export interface StudioWorkerApi {
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
+  /** Ends the evaluation in progress; training goes on. */
+  cancelEvaluation(): Promise<void>;
   evaluate(): Promise<{ valLoss: number; perplexity: number }>;
 
   generate(request: GenerateRequest, requestId: number): Promise<GenerateResult>;

@@ -95,6 +95,11 @@ function describe(e: TrainEvent): string {
       return `step ${e.step}  epoch ${e.epoch.toFixed(2)}  loss ${e.loss.toFixed(4)} (base ${e.baseLoss.toFixed(4)}, shadow ${e.shadowLoss.toFixed(4)})  lr ${e.lr.toExponential(2)}  |g| ${e.gradNorm.toFixed(3)}  ${Math.round(e.tokensPerSecond)} tok/s  eta ${(e.etaMs / 1000).toFixed(0)} s`;
     case 'eval':
       return `eval ${e.step}  val loss ${e.valLoss.toFixed(4)}  perplexity ${e.perplexity.toFixed(2)}  shadow-only ${e.shadowValLoss.toFixed(4)}`;
+    case 'eval-progress':
+      // one line when an evaluation starts; its end is the eval line
+      return e.done === 0 ? `evaluating ${e.total} batches after step ${e.step}` : '';
+    case 'eval-cancelled':
+      return `evaluation after step ${e.step} ${e.reason}`;
     case 'skipped':
       return `skipped step ${e.step} (${e.consecutive} in a row): ${e.reason}`;
     case 'paused':
@@ -152,7 +157,10 @@ export async function runTrain(flags: Flags): Promise<void> {
       overrides,
       shadowSource: shadowModel?.source,
       adapterDtype: dtype,
-      onEvent: (e) => console.log(json ? JSON.stringify(e) : describe(e)),
+      onEvent: (e) => {
+        const line = json ? JSON.stringify(e) : describe(e);
+        if (line) console.log(line);
+      },
     });
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'shadow_config.json'), r.files.configJson);

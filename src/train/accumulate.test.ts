@@ -53,7 +53,7 @@ describe('gradient accumulation', () => {
 
     const acc = await ShadowPeftModel.create(base, { ...TINY_SHADOW, dropout: 0 }, 21);
     const wsMicro = await acc.createWorkspace(2, full.batch.T);
-    const lAcc = await accumulateGradients(acc, wsMicro, micro, LAMBDA, () => null);
+    const lAcc = (await accumulateGradients(acc, wsMicro, micro, LAMBDA, () => null))!;
     expect(lAcc.supervised).toBe(lFull.supervised);
     // f32 sums in another order: the losses agree to ~1e-7, far inside 1e-5.
     expect(Math.abs(lAcc.loss - lFull.loss)).toBeLessThan(1e-5);

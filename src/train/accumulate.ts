@@ -36,7 +36,8 @@ function scaleGrads(model: ShadowPeftModel, s: number): void {
  * gradients are multiplied by w_{j−1}/w_j, and after the last by w_last. The result is
  * Σ (w_i/w_last)·g_i · w_last = Σ w_i g_i. A single micro-batch has w = 1 and is left untouched
  * (bit-identical to no accumulation). Micro-batches without a supervised token add nothing and are
- * not run.
+ * not run. Returns null when `between` abandons the step (the gradients are then partial: the caller
+ * must not apply them).
  */
 export async function accumulateGradients(
   model: ShadowPeftModel,
@@ -44,7 +45,9 @@ export async function accumulateGradients(
   micro: readonly PreparedBatch[],
   lambda: number,
   dropFor: (microIndex: number) => DropoutStep | null,
-): Promise<AccumulatedLosses> {
+  /** awaited before each micro-batch after the first (a pause waits there); false abandons the step */
+  between?: () => Promise<boolean>,
+): Promise<AccumulatedLosses | null> {
   const weights = microBatchWeights(micro.map((m) => m.supervised));
   const out: AccumulatedLosses = { loss: 0, baseLoss: 0, shadowLoss: 0, supervised: 0, tokens: 0 };
   model.zeroGrads();
@@ -54,6 +57,7 @@ export async function accumulateGradients(
     out.tokens += m.tokens;
     const w = weights[i]!;
     if (w === 0) continue;
+    if (i > 0 && between && !(await between())) return null;
     if (previous > 0 && previous !== w) scaleGrads(model, previous / w);
     const l = (await model.forwardBackward(ws, m.batch, m.labels, lambda, dropFor(i), { readLosses: true }))!;
     out.loss += w * l.loss;

@@ -1,13 +1,15 @@
 /**
  * Pause, resume and stop for a running training loop, in the manner of an AbortController: the
- * owner keeps the controller, the loop checks it between optimizer steps (never inside one, so a
- * step is always whole when the loop waits or ends).
+ * owner keeps the controller, the loop checks it between micro-batches and between evaluation
+ * batches. A pause inside a step waits there with the step's gradients kept; a stop abandons the step
+ * (nothing of it is applied), so the parameters always stand at a whole step.
  */
 export type ControlState = 'running' | 'paused' | 'stopping';
 
 export class TrainController {
   private current: ControlState = 'running';
   private wake: (() => void) | null = null;
+  private evaluationCancel = false;
 
   get state(): ControlState {
     return this.current;
@@ -29,6 +31,18 @@ export class TrainController {
   stop(): void {
     this.current = 'stopping';
     this.release();
+  }
+
+  /** Ends the evaluation in progress (training goes on); no effect when none runs. */
+  cancelEvaluation(): void {
+    this.evaluationCancel = true;
+  }
+
+  /** Whether cancelEvaluation was called since the last time this was asked (the loop asks once per batch). */
+  takeEvaluationCancel(): boolean {
+    const c = this.evaluationCancel;
+    this.evaluationCancel = false;
+    return c;
   }
 
   /** Resolves once the controller is no longer paused (running again, or stopping). */

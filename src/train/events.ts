@@ -37,6 +37,21 @@ export interface EvalEvent {
   shadowValLoss: number;
 }
 
+/** Evaluation in progress: `done` of `total` batches scored (0 of n when it starts). */
+export interface EvalProgressEvent {
+  type: 'eval-progress';
+  step: number;
+  done: number;
+  total: number;
+}
+
+/** An evaluation ended before its last batch: cancelled by the user, or interrupted by a pause or stop (it reruns on resume). */
+export interface EvalCancelledEvent {
+  type: 'eval-cancelled';
+  step: number;
+  reason: 'cancelled' | 'paused' | 'stopped';
+}
+
 /** An optimizer step that changed nothing: a gradient was NaN/±Inf, or the batch had no target. */
 export interface SkippedEvent {
   type: 'skipped';
@@ -82,4 +97,4 @@ export interface DoneEvent {
   bestStep: number | null;
 }
 
-export type TrainEvent = StepEvent | EvalEvent | SkippedEvent | PausedEvent | CheckpointEvent | CheckpointErrorEvent | DoneEvent;
+export type TrainEvent = StepEvent | EvalEvent | EvalProgressEvent | EvalCancelledEvent | SkippedEvent | PausedEvent | CheckpointEvent | CheckpointErrorEvent | DoneEvent;

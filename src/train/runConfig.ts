@@ -43,6 +43,11 @@ export interface RunConfig {
   validationFraction: number;
   /** evaluate on the validation set every N optimizer steps; null: never */
   evalEvery: number | null;
+  /**
+   * batches (of microBatchSize) one evaluation scores: the first ones of the validation set, the
+   * same every time; null: the whole set. Absent in checkpoints from before it existed (= null).
+   */
+  evalBatches?: number | null;
   /** stop after this many evaluations without a lower validation loss; null: never */
   earlyStoppingPatience: number | null;
   /** save a checkpoint every N optimizer steps; null: only when asked */
@@ -62,6 +67,9 @@ export interface RunConfig {
  * micro-batches, else into micro-batches of 4 (browser GPUs hold few long sequences at once),
  * accumulated to the preset's size.
  */
+/** A few batches: an evaluation that takes about as long as a few steps, not as long as an epoch. */
+export const DEFAULT_EVAL_BATCHES = 8;
+
 export function runConfigFromPreset(preset: ShadowPreset, baseModel: RunConfig['baseModel']): RunConfig {
   const t = preset.training;
   const micro = Math.min(t.microBatchSize ?? 4, t.batchSize);
@@ -84,6 +92,7 @@ export function runConfigFromPreset(preset: ShadowPreset, baseModel: RunConfig['
     maxLength: t.maxLength,
     validationFraction: 0.05,
     evalEvery: 100,
+    evalBatches: DEFAULT_EVAL_BATCHES,
     earlyStoppingPatience: null,
     checkpointEvery: 200,
     keepCheckpoints: 3,
@@ -136,6 +145,7 @@ export function runConfigIssues(c: RunConfig): StudioError[] {
   if (!isInt(c.maxLength, 2)) bad('maxLength', c.maxLength, 'an integer ≥ 2', 'the authors use 512');
   if (!(isNum(c.validationFraction) && c.validationFraction >= 0 && c.validationFraction < 1)) bad('validationFraction', c.validationFraction, 'a number in [0, 1)', 'e.g. 0.05; 0 turns validation off');
   intOrNull('evalEvery', 1, 'e.g. 100; clear it to never evaluate');
+  if (c.evalBatches !== undefined && c.evalBatches !== null && !isInt(c.evalBatches, 1)) bad('evalBatches', c.evalBatches, 'null or an integer ≥ 1', `e.g. ${DEFAULT_EVAL_BATCHES}; clear it to score the whole validation set`);
   intOrNull('earlyStoppingPatience', 1, 'e.g. 3 evaluations; clear it to train to the end');
   if (c.earlyStoppingPatience !== null && (c.evalEvery === null || c.validationFraction === 0)) {
     bad('earlyStoppingPatience', c.earlyStoppingPatience, 'null when there is no evaluation (evalEvery null or validationFraction 0)', 'set evalEvery and a validation fraction, or clear the patience');

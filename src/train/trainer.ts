@@ -66,6 +66,8 @@ export class Trainer {
   private readonly progressState: TrainProgress;
   private readonly planner: StepPlanner;
   private running = false;
+  /** an evaluation interrupted by a pause: it runs first when training resumes */
+  private evaluationPending = false;
 
   private constructor(
     private readonly opts: TrainerOptions,
@@ -94,8 +96,10 @@ export class Trainer {
     const { B, T } = planRun(config, data).workspace;
     const ws = await model.createWorkspace(B, T);
     const V = model.base.config.vocabSize;
+    // An evaluation scores the first evalBatches batches: the same examples every time, so evaluations compare.
     const validation: PreparedBatch[] = [];
-    for (let i = 0; i < data.validation.length; i += config.microBatchSize) validation.push(prepareBatch(data.validation.slice(i, i + config.microBatchSize), data.padId, V));
+    const scored = config.evalBatches == null ? data.validation.length : Math.min(data.validation.length, config.evalBatches * config.microBatchSize);
+    for (let i = 0; i < scored; i += config.microBatchSize) validation.push(prepareBatch(data.validation.slice(i, Math.min(i + config.microBatchSize, scored)), data.padId, V));
     const schedule = scheduleState({ kind: config.schedule, peakLr: config.learningRate, totalSteps: plannedSteps(config, data.train.length), warmupRatio: config.warmupRatio });
     return new Trainer(opts, opts.controller ?? new TrainController(), schedule, ws, validation, progress);
   }
@@ -121,6 +125,10 @@ export class Trainer {
         if (ctl.state === 'stopping') return this.finish('stopped');
         if (ctl.state === 'paused') {
           await this.pauseUntilResumed('user');
+          continue;
+        }
+        if (this.evaluationPending) {
+          if (await this.evaluateNow()) return this.finish('early-stopped');
           continue;
         }
         if (this.dataDone()) {
@@ -169,7 +177,12 @@ export class Trainer {
     const attempted = optimizer.step + 1;
     const V = model.base.config.vocabSize;
     const micro = this.planner.next().map((b) => prepareBatch(b.indices.map((i) => data.train[i]!), data.padId, V));
-    const losses = await accumulateGradients(model, this.ws, micro, config.shadowLossWeight, (i) => this.dropoutFor(i));
+    const losses = await accumulateGradients(model, this.ws, micro, config.shadowLossWeight, (i) => this.dropoutFor(i), () => this.holdBetweenMicroBatches());
+    if (!losses) {
+      // Stopped inside the step: nothing of it is applied, and the progress (what checkpoints save) keeps
+      // the cursor of the last whole step; the run loop ends next.
+      return false;
+    }
     p.cursor = this.planner.cursor;
     if (losses.supervised === 0) {
       p.elapsedMs += performance.now() - t0;
@@ -211,6 +224,12 @@ export class Trainer {
     return stopEarly;
   }
 
+  /** Between two micro-batches of a step: a pause waits here (gradients kept); false when the run is stopping. */
+  private async holdBetweenMicroBatches(): Promise<boolean> {
+    if (this.controller.state === 'paused') await this.pauseUntilResumed('user');
+    return this.controller.state !== 'stopping';
+  }
+
   private async skip(step: number, reason: string): Promise<void> {
     const p = this.progressState;
     p.consecutiveSkips++;
@@ -231,11 +250,29 @@ export class Trainer {
 
   /** Evaluates, records, updates early stopping. Returns true when patience is used up. */
   private async evaluateNow(): Promise<boolean> {
+    this.evaluationPending = false;
     if (this.validation.length === 0) return false;
     const p = this.progressState;
+    const ctl = this.controller;
     const t0 = performance.now();
-    const r = await evaluate(this.opts.model, this.ws, this.validation);
+    ctl.takeEvaluationCancel(); // a cancel pressed before this evaluation began is not for it
+    let reason: 'cancelled' | 'paused' | 'stopped' | null = null;
+    const r = await evaluate(this.opts.model, this.ws, this.validation, {
+      onProgress: (done, total) => this.emit({ type: 'eval-progress', step: p.step, done, total }),
+      cancelled: () => {
+        if (ctl.takeEvaluationCancel()) reason = 'cancelled';
+        else if (ctl.state === 'paused') reason = 'paused';
+        else if (ctl.state === 'stopping') reason = 'stopped';
+        return reason !== null;
+      },
+    });
     p.elapsedMs += performance.now() - t0;
+    if (r.cancelled) {
+      // Interrupted by a pause it runs again on resume; cancelled or stopped it is dropped (no record).
+      this.evaluationPending = reason === 'paused';
+      this.emit({ type: 'eval-cancelled', step: p.step, reason: reason ?? 'cancelled' });
+      return false;
+    }
     const record = { step: p.step, valLoss: r.loss, perplexity: r.perplexity, shadowValLoss: r.shadowLoss };
     this.emit({ type: 'eval', ...record });
     return recordEval(p, record, this.opts.config.earlyStoppingPatience);

@@ -5,7 +5,7 @@
  */
 import type { StudioEvent, WorkerErrorInfo } from '../../../workers/api';
 
-export type TrainingEvent = Extract<StudioEvent, { type: 'train-step' | 'train-eval' | 'train-skipped' | 'train-checkpoint' | 'train-warning' | 'train-status' | 'sample' | 'shadow-load-progress' }>;
+export type TrainingEvent = Extract<StudioEvent, { type: 'train-step' | 'train-eval' | 'train-eval-progress' | 'train-eval-cancelled' | 'train-skipped' | 'train-checkpoint' | 'train-warning' | 'train-status' | 'sample' | 'shadow-load-progress' }>;
 export type TrainStepEvent = Extract<StudioEvent, { type: 'train-step' }>;
 export type TrainStatus = 'idle' | 'starting' | 'running' | 'paused' | 'stopped' | 'done' | 'error';
 
@@ -46,6 +46,13 @@ export interface TrainProgress {
   samples: TrainSample[];
   /** while a fresh run reads an explicit shadow's pretrained weights: the file being read */
   shadowDownload: { file: string; loaded: number; total: number | null } | null;
+  /**
+   * The evaluation in progress (a phase of its own: training waits for it): batches done of total,
+   * and when it started (performance.now() of the UI) for its own ETA; null between evaluations.
+   */
+  evaluation: { step: number; done: number; total: number; startedAt: number } | null;
+  /** how the last evaluation that did not finish ended */
+  lastEvalCancel: { step: number; reason: 'cancelled' | 'paused' | 'stopped' } | null;
 }
 
 export const MAX_SAMPLES = 20;
@@ -55,7 +62,7 @@ export function emptyHistory(): TrainHistory {
 }
 
 export function emptyProgress(): TrainProgress {
-  return { status: 'idle', reason: null, error: null, history: emptyHistory(), last: null, lastEval: null, skippedCount: 0, lastSkipped: null, checkpoints: [], warning: null, samples: [], shadowDownload: null };
+  return { status: 'idle', reason: null, error: null, history: emptyHistory(), last: null, lastEval: null, skippedCount: 0, lastSkipped: null, checkpoints: [], warning: null, samples: [], shadowDownload: null, evaluation: null, lastEvalCancel: null };
 }
 
 const STEP_COLUMNS = ['step', 'epoch', 'loss', 'baseLoss', 'shadowLoss', 'lr', 'gradNorm', 'tokensPerSecond'] as const;
@@ -78,7 +85,7 @@ export function truncateHistory(h: TrainHistory, fromStep: number): TrainHistory
  * once per batch, not once per event). A step at or below the last recorded one means the run was
  * restarted or resumed from an earlier checkpoint: the history from that step on is replaced.
  */
-export function reduceTraining(p: TrainProgress, events: readonly TrainingEvent[]): TrainProgress {
+export function reduceTraining(p: TrainProgress, events: readonly TrainingEvent[], now: () => number = () => performance.now()): TrainProgress {
   if (events.length === 0) return p;
   let h = p.history;
   let copied = false;
@@ -125,8 +132,16 @@ export function reduceTraining(p: TrainProgress, events: readonly TrainingEvent[
         w.valStep.push(e.step);
         w.valLoss.push(e.valLoss);
         next.lastEval = { step: e.step, valLoss: e.valLoss, perplexity: e.perplexity };
+        next.evaluation = null;
         break;
       }
+      case 'train-eval-progress':
+        next.evaluation = e.done === 0 || !next.evaluation || next.evaluation.step !== e.step ? { step: e.step, done: e.done, total: e.total, startedAt: now() } : { ...next.evaluation, done: e.done, total: e.total };
+        break;
+      case 'train-eval-cancelled':
+        next.evaluation = null;
+        next.lastEvalCancel = { step: e.step, reason: e.reason };
+        break;
       case 'train-skipped':
         next.skippedCount++;
         next.lastSkipped = { step: e.step, reason: e.reason };
@@ -140,6 +155,7 @@ export function reduceTraining(p: TrainProgress, events: readonly TrainingEvent[
       case 'train-status':
         next.status = e.status;
         next.shadowDownload = null;
+        if (e.status !== 'running') next.evaluation = null;
         next.reason = e.reason ?? null;
         next.error = e.status === 'error' ? (e.error ?? { code: 'E000', message: e.reason ?? 'training failed', hint: 'see the browser console' }) : null;
         break;
