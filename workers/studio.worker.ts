@@ -5,18 +5,15 @@
  */
 import * as Comlink from 'comlink';
 import { StudioError } from '../src/engine/errors';
-import { inspectLayerStates, LAYER_STATS } from '../src/shadow/inspect';
-import { ShadowPeftModel } from '../src/shadow/shadowModel';
-import { shadowConfig } from '../src/shadow/config';
 import { exportAdapter, importAdapter } from './adapterCommands';
-import type { LayerStates, LogitLensView, StudioWorkerApi } from './api';
-import { logitLens } from '../src/shadow/logitLens';
+import type { StudioWorkerApi } from './api';
 import { loadDataset } from './dataCommands';
-import { cancelGeneration, generateText, promptIds } from './generateCommands';
+import { cancelGeneration, generateText } from './generateCommands';
+import { inspect, lens } from './inspectCommands';
 import { cancelLoad, inspectModel, loadModel } from './modelCommands';
 import { runSelfTest } from './selfTest/index';
-import { getGpu, requireModel, session } from './session';
-import { deleteCheckpoint, estimate, evaluate, exportCheckpoint, listCheckpoints, pause, resume, stop, train } from './trainCommands';
+import { getGpu, session } from './session';
+import { cancelEvaluation, deleteCheckpoint, estimate, evaluate, exportCheckpoint, listCheckpoints, pause, resume, stop, train } from './trainCommands';
 
 /** Errors cross the boundary as plain coded objects so the UI can show the message and the hint. */
 function coded<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T): (...args: A) => Promise<T> {
@@ -37,39 +34,6 @@ function coded<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T): (...
   };
 }
 
-/**
- * Runs `use` on the session's adapter or, without one, on a fresh adapter (the identity: the base
- * unchanged) made for this call and freed after it.
- */
-async function withShadow<T>(use: (shadow: ShadowPeftModel) => Promise<T>): Promise<T> {
-  if (session.shadow) return use(session.shadow);
-  const fresh = await ShadowPeftModel.create(requireModel().model, shadowConfig());
-  try {
-    return await use(fresh);
-  } finally {
-    fresh.destroy();
-  }
-}
-
-/** Layer × token statistics of a prompt; without a trained adapter, a fresh one (the identity) is used. */
-async function inspect(prompt: string): Promise<LayerStates> {
-  const { tokenizer } = requireModel();
-  const ids = promptIds(prompt, false).slice(0, 256);
-  if (ids.length === 0) throw new StudioError('E504', 'the prompt is empty', 'type a prompt first');
-  const r = await withShadow((shadow) => inspectLayerStates(shadow, ids));
-  const stats = Object.fromEntries(LAYER_STATS.map((s) => [s, Array.from(r.stats[s])])) as LayerStates['stats'];
-  return { tokens: ids.map((id) => tokenizer.decode([id])), layers: r.slots, stats };
-}
-
-async function lens(prompt: string, token: number, k: number): Promise<LogitLensView> {
-  const { tokenizer } = requireModel();
-  const ids = promptIds(prompt, false).slice(0, 256);
-  if (token < 0 || token >= ids.length) throw new StudioError('E508', `token ${token} is outside the prompt's ${ids.length} tokens`, 'select a cell of the heatmaps again');
-  const r = await withShadow((shadow) => logitLens(shadow, ids, token, k));
-  const view = (list: { id: number; prob: number }[]) => list.map((e) => ({ text: tokenizer.decode([e.id]), prob: e.prob }));
-  return { token, layers: r.layers.map((l) => ({ baseOff: view(l.baseOff), baseOn: view(l.baseOn), shadow: view(l.shadow) })) };
-}
-
 const api: StudioWorkerApi = {
   capabilities: coded(async () => (await getGpu()).caps),
   selfTest: coded(async () => runSelfTest(await getGpu())),
@@ -85,6 +49,7 @@ const api: StudioWorkerApi = {
   pause: coded(pause),
   resume: coded(resume),
   stop: coded(stop),
+  cancelEvaluation: coded(cancelEvaluation),
   evaluate: coded(evaluate),
   generate: coded(generateText),
   cancelGeneration: coded(cancelGeneration),

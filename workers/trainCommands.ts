@@ -34,6 +34,8 @@ interface Run {
 }
 
 let run: Run | null = null;
+/** A run being set up (reading weights, compiling): Stop then ends it as soon as it exists. */
+let starting: { stopRequested: boolean } | null = null;
 let store: Promise<CheckpointStore> | null = null;
 
 /** The IndexedDB checkpoint store; asks the browser to keep the studio's storage persistent. */
@@ -87,7 +89,14 @@ function forward(e: TrainEvent, totalSteps: number): void {
       break;
     case 'eval':
       emit({ type: 'train-eval', step: e.step, valLoss: e.valLoss, perplexity: e.perplexity });
-      void sampleAt(e.step);
+      // one sample at a time: an evaluation while the last sample still runs takes none
+      if (!sampling) sampled = sampleAt(e.step);
+      break;
+    case 'eval-progress':
+      emit({ type: 'train-eval-progress', step: e.step, done: e.done, total: e.total });
+      break;
+    case 'eval-cancelled':
+      emit({ type: 'train-eval-cancelled', step: e.step, reason: e.reason });
       break;
     case 'skipped':
       emit({ type: 'train-skipped', step: e.step, reason: e.reason });
@@ -109,6 +118,13 @@ function forward(e: TrainEvent, totalSteps: number): void {
 }
 
 let sampling = false;
+/** The last sample's work (it runs beside the trainer, between its GPU awaits). */
+let sampled: Promise<void> = Promise.resolve();
+
+/** Resolves when the sample and probe started by the last evaluation have finished (tests; shutdown). */
+export function samplesSettled(): Promise<void> {
+  return sampled;
+}
 /** The probe's workspace, kept like the sampler's. */
 let probe: { shadow: ShadowPeftModel; T: number; ws: ShadowWorkspace } | null = null;
 /** The sampler's stepper, kept for the run's adapter so its GPU buffers are allocated once. */
@@ -185,6 +201,7 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
   const config = ck ? ck.manifest.config : configOf(settings, explicit?.explicit ?? null);
   const controller = new TrainController();
   const totalSteps = planRun(config, data).totalSteps;
+  const setUp = (starting = { stopRequested: false });
   const parts = await createRun({
     base,
     config,
@@ -195,7 +212,7 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
     controller,
     checkpoints: { store: checkpoints, runId: ck?.manifest.runId ?? `run-${Date.now().toString(36)}` },
     onEvent: (e) => forward(e, totalSteps),
-  });
+  }).finally(() => (starting = null));
   try {
     setShadow(parts.model);
   } catch (e) {
@@ -204,6 +221,8 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
     throw e;
   }
   session.training = true;
+  // Stop pressed while the run was being set up: it ends before its first step (its buffers freed below).
+  if (setUp.stopRequested) controller.stop();
   session.emit({ type: 'train-status', status: 'running' });
   const done = parts.trainer.run().then(
     (r) => session.emit({ type: 'train-status', status: r.reason === 'stopped' ? 'stopped' : 'done', reason: r.reason }),
@@ -231,7 +250,12 @@ export async function resume(): Promise<void> {
   session.emit({ type: 'train-status', status: 'running' });
 }
 
+export async function cancelEvaluation(): Promise<void> {
+  run?.controller.cancelEvaluation();
+}
+
 export async function stop(): Promise<void> {
+  if (starting) starting.stopRequested = true;
   if (!run) return;
   const r = run;
   r.controller.stop();

@@ -127,6 +127,13 @@ export class Gpu {
     return this.live.size;
   }
 
+  /** Bytes held per buffer label (which owner forgot to release what, when a count does not return). */
+  allocationsByLabel(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [b, size] of this.live) out.set(b.label, (out.get(b.label) ?? 0) + size);
+    return out;
+  }
+
   /** Uploads data into a tensor. Pending dispatches are submitted first so the write lands after them. */
   write(t: Tensor, data: ArrayBufferView, elementOffset = 0): void {
     this.flush();
