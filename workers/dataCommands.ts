@@ -1,17 +1,18 @@
 import { previewExamples } from '../src/train/data/preview';
 import { datasetStats } from '../src/train/data/stats';
 import type { DataTokenizer } from '../src/train/data/tokenize';
-import { prepareDataset, tokenizerIdOf } from '../src/train/runSetup';
+import { prepareDataset } from '../src/train/runSetup';
+import { tokenizerFingerprint } from '../src/model/tokenizer';
 import type { DatasetRequest, DatasetSummary } from './api';
 import { requireModel, session } from './session';
 
 /** Parses, tokenizes with the loaded model's tokenizer and chat template, splits, and summarises (the run set-up's pipeline). */
 export async function loadDataset(req: DatasetRequest): Promise<DatasetSummary> {
-  const { tokenizer, source } = requireModel();
+  const { tokenizer } = requireModel();
   const tok = tokenizer as unknown as DataTokenizer;
   const data = prepareDataset(
     req.text,
-    { fileName: req.fileName, onError: req.onError, columns: req.columns, maxLength: req.maxLength, validationFraction: req.validationFraction, seed: req.seed, tokenizerId: tokenizerIdOf(source) },
+    { fileName: req.fileName, onError: req.onError, columns: req.columns, maxLength: req.maxLength, validationFraction: req.validationFraction, seed: req.seed, tokenizerFingerprint: tokenizerFingerprint(tokenizer) },
     tok,
   );
   const stats = datasetStats(data.examples, { maxLength: req.maxLength, truncatedCount: data.truncated, droppedCount: data.dropped });

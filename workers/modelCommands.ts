@@ -54,6 +54,7 @@ function infoOf(source: ModelSource, c: ModelConfig, caps: Capabilities, bytes: 
     intermediate: c.intermediateSize,
     vocab: c.vocabSize,
     tiedEmbeddings: c.tieWordEmbeddings,
+    maxPositionEmbeddings: c.maxPositionEmbeddings,
     parameters: parameterCount(c),
     torchDtype: c.torchDtype,
     downloadBytes: bytes,

@@ -1,7 +1,7 @@
 import type { Gpu } from '../engine/runtime';
 import { loadCausalLM } from '../model/load';
 import type { ModelSource } from '../model/sources/source';
-import { loadTokenizer } from '../model/tokenizer';
+import { loadTokenizer, tokenizerFingerprint } from '../model/tokenizer';
 import type { AdapterFiles } from '../shadow/adapterIO';
 import { saveAdapter } from '../shadow/adapterIO';
 import type { CheckpointStore } from './checkpoints';
@@ -11,7 +11,7 @@ import type { RecordFormat } from './data/types';
 import type { TrainEvent } from './events';
 import type { RunConfig } from './runConfig';
 import { runConfig } from './runConfig';
-import { createRun, prepareDataset, resolvePadId, tokenizerIdOf } from './runSetup';
+import { createRun, prepareDataset, resolvePadId } from './runSetup';
 import type { TrainResult } from './trainer';
 
 export interface HeadlessTrainOptions {
@@ -50,7 +50,7 @@ export async function trainHeadless(opts: HeadlessTrainOptions): Promise<Headles
   const base = await loadCausalLM(gpu, source);
   try {
     const tokenizer: DataTokenizer = await loadTokenizer(source);
-    const data = prepareDataset(opts.data.text, { fileName: opts.data.fileName, onError: 'skip', format: opts.data.format, template: opts.data.template, maxLength: config.maxLength, validationFraction: config.validationFraction, seed: config.seed, tokenizerId: tokenizerIdOf(source) }, tokenizer);
+    const data = prepareDataset(opts.data.text, { fileName: opts.data.fileName, onError: 'skip', format: opts.data.format, template: opts.data.template, maxLength: config.maxLength, validationFraction: config.validationFraction, seed: config.seed, tokenizerFingerprint: tokenizerFingerprint(tokenizer) }, tokenizer);
     const padId = resolvePadId(tokenizer, base.config.vocabSize);
     // Without a caller's controller nobody could resume an automatic pause: end the run instead.
     const controller = opts.controller ?? new TrainController();

@@ -43,8 +43,8 @@ export interface DatasetOptions {
   maxLength: number;
   validationFraction: number;
   seed: number;
-  /** the tokenizer's model (id and revision): another tokenizer makes other token ids */
-  tokenizerId: string;
+  /** the tokenizer's files (tokenizerFingerprint): another tokenizer makes other token ids */
+  tokenizerFingerprint: string;
 }
 
 export interface PreparedDataset {
@@ -78,7 +78,7 @@ export function prepareDataset(text: string, options: DatasetOptions, tokenizer:
     maxLength: options.maxLength,
     validationFraction: options.validationFraction,
     seed: options.seed,
-    tokenizer: options.tokenizerId,
+    tokenizer: options.tokenizerFingerprint,
   });
   return {
     format: parsed.format,
@@ -92,11 +92,6 @@ export function prepareDataset(text: string, options: DatasetOptions, tokenizer:
     dropped: tokenized.droppedCount,
     fingerprint,
   };
-}
-
-/** The id a tokenizer's model is known by in fingerprints: repo id, and revision when there is one. */
-export function tokenizerIdOf(source: Pick<ModelSource, 'id' | 'revision'>): string {
-  return source.revision ? `${source.id}@${source.revision}` : source.id;
 }
 
 /**

@@ -52,7 +52,7 @@ describe('baseArchitectureOf', () => {
   it('gives the parameter count of docs/shadowpeft.md §9 for Qwen3-0.6B with the reasoning preset', () => {
     const info: ModelInfo = {
       id: 'Qwen/Qwen3-0.6B', revision: null, modelType: 'qwen3', layers: 28, hidden: 1024, heads: 16, kvHeads: 8, headDim: 128, intermediate: 3072, vocab: 151936,
-      tiedEmbeddings: true, parameters: 596_049_920, torchDtype: 'bfloat16', downloadBytes: null, memory: { weights: 0, inference: 0, training: 0, fits: true, message: null },
+      tiedEmbeddings: true, maxPositionEmbeddings: 40960, parameters: 596_049_920, torchDtype: 'bfloat16', downloadBytes: null, memory: { weights: 0, inference: 0, training: 0, fits: true, message: null },
     };
     const base = baseArchitectureOf(info)!;
     const n = countShadowParams(shadowPreset('reasoning')!.shadow, base).total;

@@ -3,11 +3,8 @@ import type { ModelInfo } from '../../../workers/api';
 import type { PresetTarget } from '../../shadow/presets';
 import { baseArchitectureOf } from './baseArchitecture';
 
-/**
- * A model as the Model screen knows it. ModelInfo does not report max_position_embeddings yet; where a
- * worker answer carries `maxPositionEmbeddings`, presets are capped at it.
- */
-export type ModelFacts = ModelInfo & { maxPositionEmbeddings?: number | null };
+/** A model as the Model screen knows it (presets are capped at its maxPositionEmbeddings). */
+export type ModelFacts = ModelInfo;
 
 /** What a preset is fitted to in the studio: the inspected or loaded model, and the worker's device. */
 export function presetTargetOfInfo(info: ModelFacts, caps: Pick<Capabilities, 'limits'> | null): PresetTarget {

@@ -245,6 +245,7 @@ function infoOf(id: string, c: ModelConfig): LoadedModel {
     intermediate: c.intermediateSize,
     vocab: c.vocabSize,
     tiedEmbeddings: c.tieWordEmbeddings,
+    maxPositionEmbeddings: c.maxPositionEmbeddings,
     parameters: parameterCount(c),
     torchDtype: c.torchDtype,
     downloadBytes: null,
