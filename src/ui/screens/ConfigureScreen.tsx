@@ -217,13 +217,23 @@ export function ConfigureScreen() {
           </div>
         </div>
 
-        <div className="card" data-testid="estimate" data-status={t.estimateStatus} data-trainable={e?.trainableParameters ?? ''} data-total-bytes={e?.memory.total ?? ''} data-ms-per-step={e?.msPerStep ?? ''}>
+        <div
+          className="card"
+          data-testid="estimate"
+          data-status={t.estimateStatus}
+          data-trainable={e?.trainableParameters ?? ''}
+          data-total-bytes={e?.memory.total ?? ''}
+          data-ms-per-step={e?.msPerStep ?? ''}
+          data-ms-per-evaluation={e?.msPerEvaluation ?? ''}
+          data-ms-total={e?.msTotal ?? ''}
+        >
           <h3>Estimate</h3>
           {!ready && <p className="muted">Load a model and prepare data to estimate memory and time.</p>}
           {t.estimateStatus === 'estimating' && <ProgressBar label="Measuring a warm-up step…" value={null} max={null} />}
           <ErrorNote error={t.estimateError} />
           {e && (
-            <dl className="facts">
+            // While a new estimate is measured, the last one is shown greyed out: it belongs to the old settings.
+            <dl className={`facts${t.estimateStatus === 'estimating' ? ' stale' : ''}`} aria-busy={t.estimateStatus === 'estimating'}>
               <dt>GPU memory</dt>
               <dd>
                 <strong>{formatBytes(e.memory.total)}</strong> = weights {formatBytes(e.memory.weights)} + adapter and optimizer {formatBytes(e.memory.adapter)} + activations {formatBytes(e.memory.activations)}
@@ -237,9 +247,16 @@ export function ConfigureScreen() {
                 {e.stepsPerEpoch} steps, {formatCount(e.tokensPerEpoch)} tokens
               </dd>
               <dt>Time</dt>
-              <dd>
-                {e.msPerStep !== null ? `${formatDuration(e.msPerStep)} per step, ` : ''}
-                {e.msPerEpoch !== null ? `${formatDuration(e.msPerEpoch)} per epoch, about ${formatDuration(e.msPerEpoch * s.epochs)} for ${s.epochs} epoch${s.epochs === 1 ? '' : 's'}` : 'measured when training starts'}
+              <dd data-testid="estimate-time">
+                {e.msPerStep === null ? (
+                  'measured when training starts'
+                ) : (
+                  <>
+                    {formatDuration(e.msPerStep)} per step × {e.totalSteps} steps
+                    {e.evaluations > 0 && e.msPerEvaluation !== null ? ` + ${formatDuration(e.msPerEvaluation)} per evaluation × ${e.evaluations}` : ''}
+                    {e.msTotal !== null ? <> ≈ <strong>{formatDuration(e.msTotal)}</strong> in all</> : null}
+                  </>
+                )}
               </dd>
               <dt>Worker’s count</dt>
               <dd>

@@ -62,6 +62,13 @@ function Stat({ label, value, testId }: { label: string; value: string; testId?:
   );
 }
 
+/** " · about 20 s left" from the batches done so far; empty until the first batch is done. */
+function evaluationEta(e: { done: number; total: number; startedAt: number }): string {
+  if (e.done === 0) return '';
+  const perBatch = (performance.now() - e.startedAt) / e.done;
+  return ` · about ${formatDuration(perBatch * (e.total - e.done))} left`;
+}
+
 /** Screen 4: run, watch and control training. */
 export function TrainScreen() {
   const training = useStudio(selectTraining);
@@ -70,7 +77,8 @@ export function TrainScreen() {
   const reading = p.shadowDownload && p.shadowDownload.loaded !== p.shadowDownload.total ? p.shadowDownload : null;
   const h = useStudio(selectHistory);
   const offer = useStudio(selectResumeOffer);
-  const { startTraining, pauseTraining, resumeTraining, stopTraining } = useStudio(useShallow(selectTrainActions));
+  const { startTraining, pauseTraining, resumeTraining, stopTraining, cancelEvaluation } = useStudio(useShallow(selectTrainActions));
+  const evaluation = p.evaluation;
   const last = p.last;
   const step = last?.step ?? (h.step.length ? h.step[h.step.length - 1]! : 0);
   const loss = last?.loss ?? (h.loss.length ? h.loss[h.loss.length - 1]! : null);
@@ -93,6 +101,7 @@ export function TrainScreen() {
       className="screen"
       data-testid="train-screen"
       data-status={p.status}
+      data-phase={evaluation ? 'evaluating' : p.status}
       data-step={step}
       data-loss={loss ?? ''}
       data-loss-start={trend.start ?? ''}
@@ -111,8 +120,8 @@ export function TrainScreen() {
             </button>
           )}
           {p.status === 'running' && (
-            <button type="button" onClick={() => void pauseTraining()} disabled={training.commandPending}>
-              Pause
+            <button type="button" onClick={() => void pauseTraining()} disabled={training.commandPending || p.pausing} data-testid="pause-training">
+              {p.pausing ? 'Pausing…' : 'Pause'}
             </button>
           )}
           {p.status === 'paused' && (
@@ -120,13 +129,14 @@ export function TrainScreen() {
               Resume
             </button>
           )}
-          {(p.status === 'running' || p.status === 'paused') && (
-            <button type="button" className="danger" onClick={() => void stopTraining()} disabled={training.commandPending}>
+          {/* From the moment a run starts: a Stop while it is being set up ends it before its first step. */}
+          {active && (
+            <button type="button" className="danger" onClick={() => void stopTraining()} disabled={training.commandPending} data-testid="stop-training">
               Stop
             </button>
           )}
           <span className={`status-pill status-${p.status}`} data-testid="train-status">
-            {STATUS_TEXT[p.status]}
+            {evaluation && p.status === 'running' ? 'evaluating' : STATUS_TEXT[p.status]}
             {p.reason && p.status !== 'running' && p.reason !== p.status && p.reason !== STATUS_TEXT[p.status] ? ` (${p.reason})` : ''}
           </span>
         </div>
@@ -136,6 +146,15 @@ export function TrainScreen() {
         )}
         {p.status === 'starting' && !training.preparing && !reading && <ProgressBar label="Compiling the training kernels and taking the first step…" value={null} max={null} />}
         {last && active && <ProgressBar label={`Step ${last.step} of ${last.totalSteps}`} value={last.step} max={last.totalSteps} testId="train-progress" />}
+        {evaluation && active && (
+          <div className="evaluation" data-testid="evaluation" data-done={evaluation.done} data-total={evaluation.total} data-step={evaluation.step}>
+            <ProgressBar label={`Evaluating ${evaluation.done} / ${evaluation.total} batches after step ${evaluation.step}${evaluationEta(evaluation)}`} value={evaluation.done} max={evaluation.total} />
+            <button type="button" className="secondary" onClick={() => void cancelEvaluation()} disabled={training.commandPending} data-testid="cancel-evaluation">
+              Cancel evaluation
+            </button>
+          </div>
+        )}
+        {p.lastEvalCancel && !evaluation && p.lastEvalCancel.reason === 'cancelled' && <p className="muted">The evaluation after step {p.lastEvalCancel.step} was cancelled; training went on.</p>}
         <ErrorNote error={p.error} testId="train-error" />
         {p.warning && (
           <div className="notice" data-testid="train-warning">

@@ -36,6 +36,7 @@ export const selectTrainActions = (s: StudioState) => ({
   pauseTraining: s.pauseTraining,
   resumeTraining: s.resumeTraining,
   stopTraining: s.stopTraining,
+  cancelEvaluation: s.cancelEvaluation,
   dismissResume: s.dismissResume,
   setScreen: s.setScreen,
 });

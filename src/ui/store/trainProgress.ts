@@ -51,6 +51,8 @@ export interface TrainProgress {
    * and when it started (performance.now() of the UI) for its own ETA; null between evaluations.
    */
   evaluation: { step: number; done: number; total: number; startedAt: number } | null;
+  /** Pause was pressed and the run has not paused yet (it pauses before its next micro-batch) */
+  pausing: boolean;
   /** how the last evaluation that did not finish ended */
   lastEvalCancel: { step: number; reason: 'cancelled' | 'paused' | 'stopped' } | null;
 }
@@ -62,7 +64,7 @@ export function emptyHistory(): TrainHistory {
 }
 
 export function emptyProgress(): TrainProgress {
-  return { status: 'idle', reason: null, error: null, history: emptyHistory(), last: null, lastEval: null, skippedCount: 0, lastSkipped: null, checkpoints: [], warning: null, samples: [], shadowDownload: null, evaluation: null, lastEvalCancel: null };
+  return { status: 'idle', reason: null, error: null, history: emptyHistory(), last: null, lastEval: null, skippedCount: 0, lastSkipped: null, checkpoints: [], warning: null, samples: [], shadowDownload: null, evaluation: null, pausing: false, lastEvalCancel: null };
 }
 
 const STEP_COLUMNS = ['step', 'epoch', 'loss', 'baseLoss', 'shadowLoss', 'lr', 'gradNorm', 'tokensPerSecond'] as const;
@@ -156,6 +158,7 @@ export function reduceTraining(p: TrainProgress, events: readonly TrainingEvent[
         next.status = e.status;
         next.shadowDownload = null;
         if (e.status !== 'running') next.evaluation = null;
+        next.pausing = false;
         next.reason = e.reason ?? null;
         next.error = e.status === 'error' ? (e.error ?? { code: 'E000', message: e.reason ?? 'training failed', hint: 'see the browser console' }) : null;
         break;

@@ -63,6 +63,8 @@ export interface TrainingSlice {
   pauseTraining: () => Promise<void>;
   resumeTraining: () => Promise<void>;
   stopTraining: () => Promise<void>;
+  /** Ends the evaluation in progress; training goes on. */
+  cancelEvaluation: () => Promise<void>;
   applyTrainingEvents: (events: TrainingEvent[]) => void;
   checkResumable: () => Promise<void>;
   dismissResume: () => void;
@@ -226,9 +228,14 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
       }
     },
 
-    pauseTraining: async () => command(() => studioWorker().pause()),
+    pauseTraining: async () => {
+      // The run pauses before its next micro-batch (or evaluation batch): say so until it has.
+      patchProgress({ pausing: true });
+      await command(() => studioWorker().pause());
+    },
     resumeTraining: async () => command(() => studioWorker().resume()),
     stopTraining: async () => command(() => studioWorker().stop()),
+    cancelEvaluation: async () => command(() => studioWorker().cancelEvaluation()),
 
     applyTrainingEvents: (events) => {
       const before = get().training.progress;
