@@ -13,7 +13,7 @@ export interface RunConfig {
   baseModel: { id: string; revision: string | null };
   shadow: ShadowConfig;
   /**
-   * A pretrained model serving as the shadow (SHADOWPEFT.md §6), or null for the implicit shadow.
+   * A pretrained model serving as the shadow (docs/shadowpeft.md §6), or null for the implicit shadow.
    * Its config.json is kept here, so a checkpoint rebuilds the same shape without the model.
    */
   explicitShadow: ExplicitShadow | null;
@@ -61,7 +61,7 @@ export interface RunConfig {
 }
 
 /**
- * The authors' recipe (SHADOWPEFT.md §10) as a run: AdamW (0.9, 0.999, 1e-8), weight decay 0.01,
+ * The authors' recipe (docs/shadowpeft.md §10) as a run: AdamW (0.9, 0.999, 1e-8), weight decay 0.01,
  * linear decay with warm-up ratio 0.01, λ 0.05, the recipe's shadow (N_s 1, I_s 256, R 16, G 10,
  * α 0.1, p 0.2), the preset's lr, epochs, batch and max length. The batch is split into the preset's
  * micro-batches, else into micro-batches of 4 (browser GPUs hold few long sequences at once),
