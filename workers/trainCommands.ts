@@ -284,13 +284,27 @@ export async function evaluate(): Promise<{ valLoss: number; perplexity: number 
   }
 }
 
+/**
+ * Estimates one at a time: two measuring at once would each time the other's GPU work too. One that a
+ * newer request has overtaken while it waited answers without measuring (the screen shows the newest).
+ */
+let estimating: Promise<unknown> = Promise.resolve();
+let estimateRequests = 0;
+
 /** The run set-up's own estimate (src/train/estimate.ts) of the settings as train() would run them. */
-export async function estimate(settings: TrainingSettings): Promise<Estimate> {
+export function estimate(settings: TrainingSettings): Promise<Estimate> {
+  const request = ++estimateRequests;
+  const next = estimating.then(() => estimateNow(settings, request === estimateRequests));
+  estimating = next.catch(() => undefined);
+  return next;
+}
+
+async function estimateNow(settings: TrainingSettings, newest: boolean): Promise<Estimate> {
   const { model: base, tokenizer } = requireModel();
   const data = requireDataset();
   const config = configOf(settings, (await explicitOf(settings))?.explicit ?? null);
   // While a run trains, the GPU is its own: the time stays unknown, the memory figures are exact.
-  const e = await estimateRun({ base, config, data, padId: resolvePadId(tokenizer, base.config.vocabSize), measure: !run });
+  const e = await estimateRun({ base, config, data, padId: resolvePadId(tokenizer, base.config.vocabSize), measure: !run && newest });
   return { ...e, msPerEpoch: e.msPerStep === null ? null : e.msPerStep * e.stepsPerEpoch };
 }
 

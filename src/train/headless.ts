@@ -7,7 +7,7 @@ import { saveAdapter } from '../shadow/adapterIO';
 import type { CheckpointStore } from './checkpoints';
 import { TrainController } from './controller';
 import type { DataTokenizer, TokenizeOptions } from './data/tokenize';
-import type { RecordFormat } from './data/types';
+import type { RecordFormat, TokenizedExample } from './data/types';
 import type { TrainEvent } from './events';
 import type { RunConfig } from './runConfig';
 import { runConfig } from './runConfig';
@@ -35,6 +35,8 @@ export interface HeadlessTrainResult {
   result: TrainResult;
   config: RunConfig;
   counts: { train: number; validation: number; truncated: number; dropped: number; malformedRecords: number };
+  /** the examples as trained and validated (token ids and labels) */
+  examples: { train: TokenizedExample[]; validation: TokenizedExample[] };
   datasetFingerprint: string;
 }
 
@@ -72,6 +74,7 @@ export async function trainHeadless(opts: HeadlessTrainOptions): Promise<Headles
         config,
         counts: { train: data.train.length, validation: data.validation.length, truncated: data.truncated, dropped: data.dropped, malformedRecords: data.malformedRecords },
         datasetFingerprint: data.fingerprint,
+        examples: { train: data.train, validation: data.validation },
       };
     } finally {
       run.release();
