@@ -49,10 +49,11 @@ export interface HeadlessTrainResult {
 export async function trainHeadless(opts: HeadlessTrainOptions): Promise<HeadlessTrainResult> {
   const { gpu, source } = opts;
   const config = runConfig({ id: source.id, revision: source.revision }, opts.overrides);
+  // The data first: a bad file fails before any weight is read or any GPU memory is taken.
+  const tokenizer: DataTokenizer = await loadTokenizer(source);
+  const data = prepareDataset(opts.data.text, { fileName: opts.data.fileName, onError: 'skip', format: opts.data.format, template: opts.data.template, maxLength: config.maxLength, validationFraction: config.validationFraction, seed: config.seed, tokenizerFingerprint: tokenizerFingerprint(tokenizer) }, tokenizer);
   const base = await loadCausalLM(gpu, source);
   try {
-    const tokenizer: DataTokenizer = await loadTokenizer(source);
-    const data = prepareDataset(opts.data.text, { fileName: opts.data.fileName, onError: 'skip', format: opts.data.format, template: opts.data.template, maxLength: config.maxLength, validationFraction: config.validationFraction, seed: config.seed, tokenizerFingerprint: tokenizerFingerprint(tokenizer) }, tokenizer);
     const padId = resolvePadId(tokenizer, base.config.vocabSize);
     // Without a caller's controller nobody could resume an automatic pause: end the run instead.
     const controller = opts.controller ?? new TrainController();
