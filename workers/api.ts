@@ -3,6 +3,7 @@
  * implementation lives in studio.worker.ts. No GPU object crosses this boundary: results are plain
  * data, large ones as transferable ArrayBuffers, and errors as coded errors.
  */
+import type { RunEstimate } from '../src/train/estimate';
 import type { Capabilities } from '../src/engine/device';
 import type { Tolerance } from '../src/engine/testing/expectClose';
 import type { ShadowConfig } from '../src/shadow/config';
@@ -69,7 +70,7 @@ export interface ModelInfo {
   maxPositionEmbeddings: number;
   parameters: number;
   torchDtype: string;
-  /** bytes of the checkpoint files, when the source says (content-length or file sizes) */
+  /** bytes of the checkpoint files, when the source says (index total_size or file sizes); after a load, the bytes read */
   downloadBytes: number | null;
   /** memory estimate for inference at 512 tokens and for training at the default batch */
   memory: { weights: number; inference: number; training: number; fits: boolean; message: string | null };
@@ -78,6 +79,7 @@ export interface ModelInfo {
 export interface LoadedModel extends ModelInfo {
   /** how matrices sit in GPU memory: f32, f16, or two bf16/f16 per u32 word */
   storage: string;
+  /** bytes of the weights on the GPU */
   weightBytes: number;
 }
 
@@ -144,26 +146,8 @@ export interface TrainingSettings {
   seed: number;
 }
 
-export interface Estimate {
-  memory: { weights: number; adapter: number; activations: number; total: number };
-  /** browser storage of one checkpoint (adapter + AdamW moments, f32); keepCheckpoints of them are kept */
-  checkpointBytes: number;
-  trainableParameters: number;
-  /** the LoRA rank (q, k, v, o) with the same parameter budget */
-  loraEquivalentRank: number;
-  tokensPerEpoch: number;
-  stepsPerEpoch: number;
-  totalSteps: number;
-  /** evaluations the run makes (every evalEvery steps and once at the end) */
-  evaluations: number;
-  /** measured on a warm-up micro-batch, times the accumulation */
-  msPerStep: number | null;
-  msPerEpoch: number | null;
-  /** one pass over the validation set, measured on one evaluation batch */
-  msPerEvaluation: number | null;
-  /** every step and every evaluation of the run */
-  msTotal: number | null;
-}
+/** The run set-up's estimate (src/train/estimate.ts), with the time of one epoch. */
+export type Estimate = RunEstimate & { msPerEpoch: number | null };
 
 export interface CheckpointInfo {
   id: string;
@@ -247,6 +231,11 @@ export type StudioEvent =
   /** a problem that does not stop the run (a checkpoint could not be written) */
   | { type: 'train-warning'; step: number; error: WorkerErrorInfo }
   | { type: 'train-status'; status: 'running' | 'paused' | 'stopped' | 'done' | 'error'; reason?: string; error?: WorkerErrorInfo }
+  /**
+   * The GPU device was lost (E005): the model and adapter on it are gone and must be loaded again (the
+   * next command acquires a new device). Sent after a run it ended has reported its error.
+   */
+  | { type: 'device-lost'; error: WorkerErrorInfo }
   /** a fresh run with an explicit shadow reads its pretrained weights first (bytes of one file) */
   | { type: 'shadow-load-progress'; file: string; loaded: number; total: number | null }
   | { type: 'sample'; step: number; prompt: string; text: string }
@@ -267,6 +256,11 @@ export interface StudioWorkerApi {
   loadModel(source: ModelSourceSpec): Promise<LoadedModel>;
   /** Cancels a loadModel in progress (it rejects with E509); the previously loaded model is gone. */
   cancelLoad(): Promise<void>;
+  /**
+   * The id of the model the worker holds (null: none). A load that fails reading config.json or the
+   * tokenizer leaves the previous model loaded; one that fails on the weights leaves none.
+   */
+  heldModelId(): Promise<string | null>;
   loadDataset(request: DatasetRequest): Promise<DatasetSummary>;
   estimate(settings: TrainingSettings): Promise<Estimate>;
 
