@@ -1,4 +1,5 @@
 import { StudioError } from '../engine/errors';
+import { Fnv1a64 } from '../engine/hash';
 import { numel } from '../engine/tensor';
 import type { ShadowOptimizer } from '../shadow/optimizer';
 import type { ShadowPeftModel } from '../shadow/shadowModel';
@@ -38,6 +39,14 @@ export interface CheckpointManifest {
   /** GPU tensor names (ShadowPeftModel.specs order) and the bytes of params + m + v */
   tensorNames: string[];
   bytes: number;
+  /**
+   * What the tensors record must hold for the checkpoint to be whole: the number of params + m + v
+   * entries and their checksum (checkpointChecksum), set by CheckpointStore.saveCheckpoint from the
+   * tensors it writes. Loading and listing compare them; a checkpoint that does not match is never
+   * offered. Absent in checkpoints written before they existed (restore checks those by sizes only).
+   */
+  tensorCount?: number;
+  checksum?: string;
 }
 
 /** f32 contents of every adapter GPU tensor and both AdamW moments, by GPU tensor name. */
@@ -63,6 +72,44 @@ export interface CheckpointMeta {
 
 export function checkpointId(runId: string, step: number): string {
   return `${runId}@${step}`;
+}
+
+const ROLES = ['params', 'm', 'v'] as const;
+
+/**
+ * FNV-1a 64 over every tensor of the record, role by role and name by name (sorted), each preceded by
+ * its role, name and byte length: a tensor missing, cut short, renamed or changed changes the sum.
+ */
+export function checkpointChecksum(tensors: Pick<CheckpointTensors, 'params' | 'm' | 'v'>): { tensorCount: number; bytes: number; checksum: string } {
+  const h = new Fnv1a64();
+  let tensorCount = 0;
+  let bytes = 0;
+  for (const role of ROLES) {
+    const set = tensors[role] ?? {};
+    for (const name of Object.keys(set).sort()) {
+      const buf = set[name]!;
+      h.updateString(`${role}:${name}:${buf.byteLength};`);
+      h.update(new Uint8Array(buf));
+      tensorCount++;
+      bytes += buf.byteLength;
+    }
+  }
+  return { tensorCount, bytes, checksum: h.hex() };
+}
+
+/**
+ * Why a stored checkpoint is not whole, or null when it is: the tensors record missing or of another
+ * id, or its count, bytes or checksum differing from what the manifest recorded when it was written.
+ */
+export function checkpointDamage(manifest: CheckpointManifest, tensors: CheckpointTensors | undefined): string | null {
+  if (!tensors) return 'its tensors are missing';
+  if (tensors.id !== manifest.id) return `its tensors record is ${tensors.id}`;
+  if (manifest.checksum === undefined) return null; // written before checksums: restore checks the sizes
+  const got = checkpointChecksum(tensors);
+  if (got.tensorCount !== manifest.tensorCount) return `it holds ${got.tensorCount} tensors, its manifest recorded ${manifest.tensorCount}`;
+  if (got.bytes !== manifest.bytes) return `its tensors are ${got.bytes} bytes, its manifest recorded ${manifest.bytes}`;
+  if (got.checksum !== manifest.checksum) return `its tensors' checksum is ${got.checksum}, its manifest recorded ${manifest.checksum}`;
+  return null;
 }
 
 /** The specs a set holds: every tensor for the parameters, the trainable ones for the AdamW moments. */

@@ -5,8 +5,14 @@
  * Layout: store `checkpoints` holds the manifests (small: listed without touching tensors, indexed by
  * run), store `checkpointTensors` the adapter / m / v ArrayBuffers under the same id. A save writes
  * both, then prunes the run to its newest K, in ONE readwrite transaction: IndexedDB commits it
- * whole or not at all, so a crash or a full disk mid-write leaves the previous checkpoints intact
- * and never a manifest without its tensors.
+ * whole or not at all, so a crash, a closed tab or a full disk mid-write leaves the previous
+ * checkpoints intact and never a manifest without its tensors (e2e/checkpointDurability.spec.ts
+ * closes the page mid-save to show it).
+ *
+ * Nothing is trusted for being there, though: the manifest records the count, bytes and checksum of
+ * its tensors (set here, at save). Listing leaves out (and deletes) a manifest without tensors and
+ * tensors without a manifest, and reads back the newest checkpoint to compare its checksum, so what a
+ * resume offer takes is whole; loading compares the checksum of every checkpoint it returns.
  *
  * No global of the page is touched here besides `indexedDB`: the caller passes navigator.storage
  * (browser or worker) to ask for persistent storage and to size quota errors.
@@ -16,6 +22,7 @@ import { openDB } from 'idb';
 import { StudioError } from '../engine/errors';
 import { formatBytes } from '../engine/runtime';
 import type { Checkpoint, CheckpointManifest, CheckpointTensors } from './checkpointState';
+import { checkpointChecksum, checkpointDamage, checkpointId } from './checkpointState';
 import { TrainErrorCode } from './errors';
 
 export const STUDIO_DB_NAME = 'shadowpeft-studio';
@@ -45,6 +52,31 @@ function isQuotaError(e: unknown): boolean {
   const x = e as { name?: unknown; code?: unknown } | null;
   return !!x && (x.name === 'QuotaExceededError' || x.name === 'NS_ERROR_DOM_QUOTA_REACHED' || x.code === 22);
 }
+
+/** A stored checkpoint that listing left out (and removed), and why. */
+export interface SkippedCheckpoint {
+  id: string;
+  reason: string;
+}
+
+export interface CheckpointInventory {
+  /** whole checkpoints, newest first; the first has had its tensors read back and checked */
+  complete: CheckpointManifest[];
+  /** manifests left out: no tensors, a checksum that does not match, a malformed manifest */
+  skipped: SkippedCheckpoint[];
+  /** ids of tensor records without a manifest (removed) */
+  orphanTensors: string[];
+}
+
+/** What is wrong with a stored manifest's own fields (before its tensors are looked at), or null. */
+function manifestProblem(m: CheckpointManifest): string | null {
+  if (typeof m.runId !== 'string' || !Number.isInteger(m.step) || m.id !== checkpointId(m.runId, m.step)) return `its id does not match its run and step`;
+  if (!Array.isArray(m.tensorNames) || typeof m.createdAt !== 'string' || !m.progress || !m.config) return 'its manifest is incomplete';
+  return null;
+}
+
+/** Identifies one written state of a checkpoint id (an id is written again after a resume from an older step). */
+const writeKey = (m: CheckpointManifest) => `${m.id}|${m.createdAt}|${m.checksum ?? ''}`;
 
 /** Newest first: by creation time, then by step. */
 function newestFirst(a: CheckpointManifest, b: CheckpointManifest): number {
@@ -81,10 +113,16 @@ export class CheckpointStore {
     }
   }
 
-  /** Stores a checkpoint and keeps only the newest `keep` of its run, atomically. Returns its id. */
+  /** Checkpoint writes (this store's saves, and checkpoints read back whole) known to be complete. */
+  private readonly verified = new Set<string>();
+
+  /**
+   * Stores a checkpoint and keeps only the newest `keep` of its run, atomically. The stored manifest
+   * gets the count, bytes and checksum of the tensors written with it. Returns its id.
+   */
   async saveCheckpoint(ck: Checkpoint, keep: number): Promise<string> {
-    const { manifest } = ck;
-    if (manifest.id !== ck.tensors.id) throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint manifest ${manifest.id} and tensors ${ck.tensors.id} differ`);
+    if (ck.manifest.id !== ck.tensors.id) throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint manifest ${ck.manifest.id} and tensors ${ck.tensors.id} differ`);
+    const manifest: CheckpointManifest = { ...ck.manifest, ...checkpointChecksum(ck.tensors) };
     const tx = this.db.transaction(['checkpoints', 'checkpointTensors'], 'readwrite');
     const done = tx.done.then(
       () => null,
@@ -114,21 +152,67 @@ export class CheckpointStore {
     }
     const failure = await done;
     if (failure) throw await this.storageError(failure, manifest.bytes);
+    this.verified.add(writeKey(manifest));
     return manifest.id;
   }
 
-  /** Manifests, newest first; all runs, or one. */
+  /** Whole checkpoints, newest first; all runs, or one (see inventory for what is left out). */
   async listCheckpoints(runId?: string): Promise<CheckpointManifest[]> {
-    const all = runId === undefined ? await this.db.getAll('checkpoints') : await this.db.getAllFromIndex('checkpoints', 'byRun', runId);
-    return all.sort(newestFirst);
+    return (await this.inventory(runId)).complete;
   }
 
+  /**
+   * The stored checkpoints, whole ones apart from the rest. A manifest without tensors, or with a
+   * malformed id, is left out; so is the newest one if its tensors do not match the count, bytes and
+   * checksum its manifest recorded (then the next newest is read back, and so on), so the first
+   * whole checkpoint is always one that loads. What is left out, and tensor records without a
+   * manifest, are deleted.
+   */
+  async inventory(runId?: string): Promise<CheckpointInventory> {
+    const tx = this.db.transaction(['checkpoints', 'checkpointTensors'], 'readonly');
+    const [manifests, keys] = await Promise.all([
+      runId === undefined ? tx.objectStore('checkpoints').getAll() : tx.objectStore('checkpoints').index('byRun').getAll(runId),
+      tx.objectStore('checkpointTensors').getAllKeys(),
+      tx.done,
+    ]);
+    const withTensors = new Set(keys);
+    const skipped: SkippedCheckpoint[] = [];
+    const drop: CheckpointManifest[] = [];
+    const complete: CheckpointManifest[] = [];
+    for (const m of manifests.sort(newestFirst)) {
+      const problem = manifestProblem(m) ?? (withTensors.has(m.id) ? null : 'its tensors are missing');
+      if (problem) {
+        skipped.push({ id: String(m.id), reason: problem });
+        drop.push(m);
+      } else complete.push(m);
+    }
+    // The newest whole one is what a resume offer takes: read it back unless this store wrote or read it.
+    while (complete.length > 0 && !this.verified.has(writeKey(complete[0]!))) {
+      const m = complete[0]!;
+      const damage = checkpointDamage(m, await this.db.get('checkpointTensors', m.id));
+      if (damage === null) {
+        this.verified.add(writeKey(m));
+        break;
+      }
+      skipped.push({ id: m.id, reason: damage });
+      drop.push(m);
+      complete.shift();
+    }
+    const named = new Set(manifests.map((m) => m.id));
+    const orphanTensors = keys.filter((k) => !named.has(k) && (runId === undefined || k.startsWith(`${runId}@`)));
+    if (drop.length > 0 || orphanTensors.length > 0) await this.removeIncomplete(drop, orphanTensors);
+    return { complete, skipped, orphanTensors };
+  }
+
+  /** Loads a checkpoint after checking its tensors against its manifest's count, bytes and checksum (E306 otherwise). */
   async loadCheckpoint(id: string): Promise<Checkpoint> {
     const tx = this.db.transaction(['checkpoints', 'checkpointTensors'], 'readonly');
-    const [manifest, tensors] = await Promise.all([tx.objectStore('checkpoints').get(id), tx.objectStore('checkpointTensors').get(id)]);
-    await tx.done;
-    if (!manifest || !tensors) throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint '${id}' ${manifest ? 'has no tensors' : 'does not exist'}`, 'choose one of the listed checkpoints');
-    return { manifest, tensors };
+    const [manifest, tensors] = await Promise.all([tx.objectStore('checkpoints').get(id), tx.objectStore('checkpointTensors').get(id), tx.done]);
+    if (!manifest) throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint '${id}' does not exist`, 'choose one of the listed checkpoints');
+    const damage = this.verified.has(writeKey(manifest)) && tensors ? null : checkpointDamage(manifest, tensors);
+    if (damage !== null) throw new StudioError(TrainErrorCode.checkpointFormat, `checkpoint '${id}' is not whole: ${damage}`, 'resume from an older checkpoint (the list leaves this one out from now on)');
+    this.verified.add(writeKey(manifest));
+    return { manifest, tensors: tensors! };
   }
 
   async deleteCheckpoint(id: string): Promise<void> {
@@ -138,6 +222,28 @@ export class CheckpointStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Deletes manifests that listing left out (unless rewritten since) with any tensors under their id,
+   * and tensor records that still have no manifest. A failure here is harmless: they stay left out.
+   */
+  private async removeIncomplete(manifests: CheckpointManifest[], orphanTensors: string[]): Promise<void> {
+    try {
+      const tx = this.db.transaction(['checkpoints', 'checkpointTensors'], 'readwrite');
+      const ms = tx.objectStore('checkpoints');
+      const ts = tx.objectStore('checkpointTensors');
+      for (const m of manifests) {
+        const now = await ms.get(m.id);
+        if (now && now.createdAt !== m.createdAt) continue;
+        await ms.delete(m.id);
+        await ts.delete(m.id);
+      }
+      for (const id of orphanTensors) if ((await ms.count(id)) === 0) await ts.delete(id);
+      await tx.done;
+    } catch {
+      // another tab holds the database, or storage failed: the next listing tries again
+    }
   }
 
   private async storageError(e: unknown, bytes: number): Promise<StudioError> {
