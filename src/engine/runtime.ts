@@ -44,6 +44,9 @@ export class Gpu {
   private firstUncaptured: GPUError | null = null;
   private timing: { querySet: GPUQuerySet; open: boolean; passes: number; resolved?: GPUBuffer } | null = null;
   private lost: { reason: string; message: string } | null = null;
+  /** set by destroy(): the loss that follows is the studio's own doing, not reported */
+  private disposed = false;
+  private readonly lostListeners: ((info: { reason: string; message: string }) => void)[] = [];
   /** Dispatches recorded since creation: a cheap counter for tests and benchmarks. */
   dispatchCount = 0;
   /** Every storage buffer created through createBuffer and not yet released, with its size. */
@@ -60,7 +63,24 @@ export class Gpu {
     });
     device.lost.then((info) => {
       this.lost = { reason: info.reason, message: info.message };
+      // A loss not caused by destroy() (a driver reset, a GPU process crash, or a test's device.destroy()).
+      if (!this.disposed) for (const listener of this.lostListeners.splice(0)) listener(this.lost);
     });
+  }
+
+  /**
+   * Calls `listener` once when the device is lost, unless this runtime destroyed it itself. Every GPU
+   * object made on this runtime is gone then: the owner must make them again on a new device.
+   */
+  onLost(listener: (info: { reason: string; message: string }) => void): void {
+    if (this.lost) {
+      if (!this.disposed) queueMicrotask(() => listener(this.lost!));
+    } else this.lostListeners.push(listener);
+  }
+
+  /** Whether the device is lost (or destroyed): nothing made on it can be used any more. */
+  get isLost(): boolean {
+    return this.lost !== null;
   }
 
   // ---------------------------------------------------------------- memory
@@ -180,8 +200,11 @@ export class Gpu {
       await staging.mapAsync(MAP_MODE_READ);
     } catch (e) {
       staging.destroy();
+      // A mapping aborted by a lost device may reject before device.lost settles: give it a moment.
+      if (!this.lost) await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 100))]);
+      if (this.lost) throw this.lostError()!;
       await this.checkErrors();
-      throw this.lostError() ?? new StudioError(GpuErrorCode.internal, `reading '${t.name}' failed: ${String(e)}`);
+      throw new StudioError(GpuErrorCode.internal, `reading '${t.name}' failed: ${String(e)}`);
     }
     const out = staging.getMappedRange().slice(0);
     staging.destroy();
@@ -350,6 +373,7 @@ export class Gpu {
   }
 
   destroy(): void {
+    this.disposed = true;
     this.release([...this.live.keys()]);
     this.uniformBuffer.destroy();
     this.device.destroy();
@@ -415,9 +439,14 @@ export class Gpu {
     throw new StudioError(GpuErrorCode.validation, `GPU validation error: ${err.message}`, 'this is a bug in the studio; please report it with your browser and GPU');
   }
 
-  private lostError(): StudioError | null {
+  /** E005 once the device is lost (null before): what every later use of this runtime throws. */
+  lostError(): StudioError | null {
     if (!this.lost) return null;
-    return new StudioError(GpuErrorCode.deviceLost, `the GPU device was lost (${this.lost.reason}): ${this.lost.message}`, 'reload the page; your last checkpoint is kept in browser storage');
+    return new StudioError(
+      GpuErrorCode.deviceLost,
+      `the GPU device was lost (${this.lost.reason}${this.lost.message ? `: ${this.lost.message}` : ''}), and with it everything on the GPU`,
+      'load the model again (a new device is acquired) and resume from the last checkpoint, which is kept in browser storage; if it happens again, close other GPU-heavy tabs or reload the page',
+    );
   }
 
   private assertAlive(): void {
