@@ -1,6 +1,7 @@
 // The data pipeline: file text → records → token sequences → batches. Pure TypeScript, no DOM, no fs.
 export * from './types';
 export * from './issues';
+export * from './issueGroups';
 export { detectFileType, detectRecordFormat, stripBom } from './detect';
 export type { FileType } from './detect';
 export { FORMAT_FIELDS, FORMAT_NAMES, labelSet, validateRecord } from './formats';

@@ -1,4 +1,6 @@
 import { StudioError } from '../../engine/errors';
+import type { IssueGroups } from './issueGroups';
+import { formatIssueGroups, groupIssues, IssueGrouper } from './issueGroups';
 
 /**
  * Problems found in user data. Every issue names the 1-based line where its record starts
@@ -38,26 +40,39 @@ export function formatIssue(issue: DataIssue): string {
   return issue.line > 0 ? `line ${issue.line}: ${issue.reason}` : `file: ${issue.reason}`;
 }
 
-/** Thrown by the parsers with onError 'stop' (the first issue) and for unreadable files. */
+/** Up to this many issues an error message lists them one by one; more are grouped by reason. */
+const LISTED_IN_MESSAGE = 3;
+
+/**
+ * Thrown by the parsers with onError 'stop' (the first issue) and for unreadable files. The hint is
+ * the caller's: only it knows what the user can change (and never suggests what is already chosen).
+ * Many issues are grouped by reason in the message (`groups`: every issue a log counted).
+ */
 export class DataParseError extends StudioError {
   readonly issues: DataIssue[];
-  constructor(issues: DataIssue[], hint = 'fix the line or choose "skip malformed records"') {
-    super(DataErrorCode.parse, issues.map(formatIssue).join('; '), hint);
+  constructor(issues: DataIssue[], hint: string, opts: { lead?: string; groups?: IssueGroups } = {}) {
+    const listed = !opts.groups && issues.length <= LISTED_IN_MESSAGE ? issues.map(formatIssue).join('; ') : formatIssueGroups(opts.groups ?? groupIssues(issues), LISTED_IN_MESSAGE).join('; ');
+    super(DataErrorCode.parse, opts.lead ? `${opts.lead}: ${listed}` : listed, hint);
     this.name = 'DataParseError';
     this.issues = issues;
   }
 }
 
-/** Collects issues for one parse: keeps the first MAX_KEPT_ISSUES, counts all, throws at once in 'stop' mode. */
+/**
+ * Collects issues for one parse: keeps the first MAX_KEPT_ISSUES, counts and groups all of them
+ * (issueGroups.ts), throws at once in 'stop' mode.
+ */
 export class IssueLog {
   readonly issues: DataIssue[] = [];
   count = 0;
+  readonly grouper = new IssueGrouper();
   constructor(private readonly onError: OnError) {}
 
   add(line: number, reason: string): void {
     this.count++;
+    this.grouper.add(line, reason);
     if (this.issues.length < MAX_KEPT_ISSUES) this.issues.push({ line, reason });
-    if (this.onError === 'stop') throw new DataParseError([{ line, reason }]);
+    if (this.onError === 'stop') throw new DataParseError([{ line, reason }], 'fix the line, or choose to skip malformed records and list them');
   }
 }
 

@@ -6,6 +6,10 @@ import { clip, DataParseError, IssueLog } from './issues';
 import type { OnError } from './issues';
 import type { Example, Label, ParsedDataset, RecordFormat } from './types';
 
+/** What the parser reads, for hints (README.md#data-formats describes each with an example). */
+const ACCEPTED =
+  "the studio reads JSON Lines records with 'messages' (chat), 'prompt'+'completion', 'instruction'+'output' (Alpaca), 'text' or 'text'+'label'; CSV/TSV with such columns; or plain text (see Data formats in the README)";
+
 /** CSV/TSV fields that a column can be mapped to. */
 export type CsvField = 'prompt' | 'completion' | 'instruction' | 'input' | 'output' | 'text' | 'label';
 const CSV_FIELDS: readonly CsvField[] = ['prompt', 'completion', 'instruction', 'input', 'output', 'text', 'label'];
@@ -45,7 +49,9 @@ export function parseDataset(text: string, options: ParseOptions): ParsedDataset
   if (fileType === 'jsonl') parseJsonl(body, acc, log);
   else parseDelimited(body, fileType === 'tsv' ? '\t' : ',', options, acc, log);
   if (acc.examples.length === 0) {
-    throw new DataParseError(log.issues.length > 0 ? log.issues : [{ line: 0, reason: 'no records found' }], 'no valid record was found; check the format of the file');
+    if (log.count === 0) throw new DataParseError([{ line: 0, reason: 'no records found' }], ACCEPTED);
+    // every issue of the file, grouped: one wrong shape on 3,000 lines is one line of the message
+    throw new DataParseError(log.issues, ACCEPTED, { lead: 'no valid record was found', groups: log.grouper.groups() });
   }
   const format = acc.format!;
   const out: ParsedDataset = { format, examples: acc.examples, issues: log.issues, issueCount: log.count };
@@ -125,8 +131,10 @@ function parseJsonl(body: string, acc: RecordAccumulator, log: IssueLog): void {
 function parseDelimited(body: string, delimiter: ',' | '\t', options: ParseOptions, acc: RecordAccumulator, log: IssueLog): void {
   const records = parseCsv(body, delimiter);
   const header = records[0];
-  if (header === undefined) throw new DataParseError([{ line: 0, reason: 'the file is empty' }]);
-  if (header.error !== undefined) throw new DataParseError([{ line: header.line, reason: `header: ${header.error}` }]);
+  const kind = delimiter === ',' ? 'CSV' : 'TSV';
+  if (header === undefined) throw new DataParseError([{ line: 0, reason: 'the file is empty' }], 'choose a file with data');
+  // The header cannot be skipped like a record: the fix is the header, or another file type.
+  if (header.error !== undefined) throw new DataParseError([{ line: header.line, reason: `header: ${header.error}` }], `the text was read as ${kind} with a header row: fix that line, or if it is not ${kind}, give it its type (.jsonl, .txt)`);
   const names = header.fields.map((f) => f.trim());
   const columnList = names.map((n) => `'${clip(n, 30)}'`).join(', ');
 
