@@ -139,6 +139,8 @@ export interface TrainingSettings {
   epochs: number;
   /** 0 = never */
   evalEvery: number;
+  /** batches one evaluation scores (the first of the validation set); 0 = all; absent in sessions saved before it (= the default) */
+  evalBatches?: number;
   /** evaluations without improvement before stopping; 0 = never stop early */
   earlyStoppingPatience: number;
   /** 0 = only on pause */

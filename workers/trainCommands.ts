@@ -15,6 +15,7 @@ import { estimateRun } from '../src/train/estimate';
 import { evaluate as evaluateSet } from '../src/train/evaluate';
 import type { TrainEvent } from '../src/train/events';
 import { prepareBatch } from '../src/train/prepareBatch';
+import { epochOfProgress } from '../src/train/progress';
 import type { RunConfig } from '../src/train/runConfig';
 import { runConfig } from '../src/train/runConfig';
 import type { RunParts } from '../src/train/runSetup';
@@ -23,7 +24,7 @@ import { longestSequence, planRun } from '../src/train/stepPlan';
 import { checkpointAdapterFiles } from '../src/train/checkpointExport';
 import type { AdapterFilesPayload, CheckpointInfo, Estimate, LayerStates, TrainingSettings } from './api';
 import { sourceOf } from './modelCommands';
-import { onModelOrShadowReplaced, requireDataset, requireModel, session, setShadow } from './session';
+import { onDeviceLost, onModelOrShadowReplaced, requireDataset, requireModel, session, setShadow } from './session';
 
 interface Run {
   parts: RunParts;
@@ -74,6 +75,7 @@ function configOf(settings: TrainingSettings, explicitShadow: ExplicitShadow | n
       validationFraction: data.validationFraction,
       // The UI's 0 means "off", the run config's null.
       evalEvery: settings.evalEvery || null,
+      ...(settings.evalBatches !== undefined ? { evalBatches: settings.evalBatches || null } : {}),
       earlyStoppingPatience: settings.earlyStoppingPatience || null,
       checkpointEvery: settings.checkpointEvery || null,
       seed: settings.seed,
@@ -225,7 +227,12 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
   if (setUp.stopRequested) controller.stop();
   session.emit({ type: 'train-status', status: 'running' });
   const done = parts.trainer.run().then(
-    (r) => session.emit({ type: 'train-status', status: r.reason === 'stopped' ? 'stopped' : 'done', reason: r.reason }),
+    (r) => {
+      // Ended by the device loss (a paused run is stopped then): the run failed, it did not stop.
+      const lost = r.reason === 'stopped' ? parts.model.gpu.lostError() : null;
+      if (lost) session.emit({ type: 'train-status', status: 'error', error: { code: lost.code, message: lost.message, hint: lost.hint } });
+      else session.emit({ type: 'train-status', status: r.reason === 'stopped' ? 'stopped' : 'done', reason: r.reason });
+    },
     (err: unknown) => {
       const info = err instanceof StudioError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'E000', message: String(err), hint: 'this is a bug in the studio; please report it' };
       if (!(err instanceof StudioError)) console.error('training failed with an uncoded error', err);
@@ -239,6 +246,14 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
   });
   run = { parts, controller, config, totalSteps, done };
 }
+
+/** A lost device ends the run (a paused one would wait forever); the loss waits for its end. */
+onDeviceLost(async () => {
+  const r = run;
+  if (!r) return;
+  r.controller.stop();
+  await r.done;
+});
 
 export async function pause(): Promise<void> {
   run?.controller.pause();
@@ -309,12 +324,15 @@ async function estimateNow(settings: TrainingSettings, newest: boolean): Promise
 }
 
 export async function listCheckpoints(): Promise<CheckpointInfo[]> {
-  const list = await (await checkpointStore()).listCheckpoints();
+  const { complete: list, skipped } = await (await checkpointStore()).inventory();
+  // never offered: a checkpoint that is not whole (removed from storage by the listing)
+  for (const s of skipped) console.warn(`E306 checkpoint ${s.id} left out: ${s.reason}`);
   return list.map((m) => ({
     id: m.id,
     runId: m.runId,
     step: m.step,
-    epoch: m.progress.cursor.epoch,
+    // the fractional epoch the Train screen showed for this step (not the cursor's whole epochs)
+    epoch: epochOfProgress(m.progress, session.dataset?.summary.fingerprint === m.datasetFingerprint ? session.dataset.train.length : null),
     loss: m.progress.history.length ? m.progress.history[m.progress.history.length - 1]!.loss : null,
     bytes: m.bytes,
     createdAt: Date.parse(m.createdAt),

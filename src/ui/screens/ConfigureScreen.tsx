@@ -1,3 +1,4 @@
+import { DEFAULT_EVAL_BATCHES } from '../../train/runConfig';
 import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { WorkerErrorInfo } from '../../../workers/api';
@@ -11,7 +12,7 @@ import { ProgressBar } from '../components/ProgressBar';
 import { ShadowSourcePicker } from '../components/ShadowSourcePicker';
 import { baseArchitectureOf } from '../lib/baseArchitecture';
 import { formatBytes, formatCount, formatDuration, formatPercent } from '../lib/format';
-import { selectConfigureActions, selectData, selectModel, selectShadowModelActions, selectTraining } from '../store/selectors';
+import { selectConfigureActions, selectData, selectLoadedModel, selectModel, selectModelLoaded, selectShadowModelActions, selectTraining } from '../store/selectors';
 import { useStudio } from '../store/store';
 import { toErrorInfo } from '../worker/client';
 
@@ -25,7 +26,9 @@ export function ConfigureScreen() {
   const { applyPreset, updateShadow, updateSettings, requestEstimate } = useStudio(useShallow(selectConfigureActions));
   const s = t.settings;
   const sh = s.shadow;
-  const info = model.loaded ?? model.info;
+  const loadedModel = useStudio(selectLoadedModel);
+  const modelLoaded = useStudio(selectModelLoaded);
+  const info = loadedModel ?? model.info;
   const explicit = s.explicitShadow ?? null;
   const shadowInfo = explicit ? t.shadowModel.info : null;
   const { checkShadowModel } = useStudio(useShallow(selectShadowModelActions));
@@ -56,7 +59,7 @@ export function ConfigureScreen() {
   const implicitOnly = explicit ? 'set by the pretrained shadow model' : undefined;
 
   // the worker's estimate follows the settings, half a second after the last edit
-  const ready = model.loadStatus === 'loaded' && data.status === 'ready';
+  const ready = modelLoaded && data.status === 'ready';
   useEffect(() => {
     if (!ready) return;
     const id = setTimeout(() => void requestEstimate(), 500);
@@ -211,6 +214,7 @@ export function ConfigureScreen() {
             <NumberField name="gradientAccumulation" label="Accumulation" value={s.gradientAccumulation} integer min={1} onChange={(v) => v !== null && set({ gradientAccumulation: v })} help={`batch = ${s.microBatchSize * s.gradientAccumulation} sequence${s.microBatchSize * s.gradientAccumulation === 1 ? '' : 's'}`} />
             <NumberField name="epochs" label="Epochs" value={s.epochs} integer min={1} onChange={(v) => v !== null && set({ epochs: v })} />
             <NumberField name="evalEvery" label="Evaluate every (steps)" value={s.evalEvery} integer min={0} onChange={(v) => v !== null && set({ evalEvery: v })} help="0 = never" />
+            <NumberField name="evalBatches" label="Evaluation batches" value={s.evalBatches ?? DEFAULT_EVAL_BATCHES} integer min={0} onChange={(v) => v !== null && set({ evalBatches: v })} help="the first of the validation set; 0 = all" />
             <NumberField name="checkpointEvery" label="Checkpoint every (steps)" value={s.checkpointEvery} integer min={0} onChange={(v) => v !== null && set({ checkpointEvery: v })} help="saved in this browser" />
             <NumberField name="earlyStoppingPatience" label="Early-stopping patience" value={s.earlyStoppingPatience} integer min={0} onChange={(v) => v !== null && set({ earlyStoppingPatience: v })} help="evaluations; 0 = off" />
             <NumberField name="seed" label="Seed" value={s.seed} integer min={0} onChange={(v) => v !== null && set({ seed: v })} />

@@ -1,3 +1,4 @@
+import { DEFAULT_EVAL_BATCHES } from '../../train/runConfig';
 import type { StateCreator } from 'zustand';
 import type { CheckpointInfo, Estimate, ModelInfo, TrainingSettings, WorkerErrorInfo } from '../../../workers/api';
 import { parseModelInput, sourceName } from '../lib/modelSource';
@@ -8,6 +9,7 @@ import type { FittedBatch, ShadowPreset } from '../../shadow/presets';
 import { fitPresetBatch, recommendedPreset, shadowPreset } from '../../shadow/presets';
 import { presetTargetOfInfo } from '../lib/presetTarget';
 import { studioWorker, toErrorInfo } from '../worker/client';
+import { selectModelFacts, selectModelLoaded } from './selectors';
 import type { StudioState } from './store';
 import type { TrainingEvent, TrainProgress } from './trainProgress';
 import { emptyProgress, reduceTraining } from './trainProgress';
@@ -100,6 +102,7 @@ export function settingsFromPreset(p: ShadowPreset, prev?: TrainingSettings, fit
     gradientAccumulation: fit.gradientAccumulation,
     epochs: p.training.epochs,
     evalEvery: prev?.evalEvery ?? 50,
+    evalBatches: prev?.evalBatches ?? DEFAULT_EVAL_BATCHES,
     earlyStoppingPatience: prev?.earlyStoppingPatience ?? 0,
     checkpointEvery: prev?.checkpointEvery ?? 100,
     seed: prev?.seed ?? 42,
@@ -125,7 +128,7 @@ export const initialTrainingState = (): TrainingState => ({
 
 /** The chosen model's facts: its inspection (a loaded model may still be the previous choice), else the loaded one. */
 function chosenModel(s: StudioState): ModelInfo | null {
-  return s.model.info ?? s.model.loaded;
+  return selectModelFacts(s);
 }
 
 const ACTIVE = new Set(['starting', 'running', 'paused']);
@@ -140,10 +143,13 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
   /** Loads the chosen model and prepares the data when a run needs them and they are not ready. */
   const ensureReady = async (): Promise<WorkerErrorInfo | null> => {
     const s = get();
-    if (s.model.loadStatus !== 'loaded') {
+    if (!selectModelLoaded(s)) {
       if (!s.model.choice) return { code: 'E820', message: 'no model is loaded', hint: 'choose a model on the Model screen and press Load' };
       patch({ preparing: `loading ${s.model.choice.label}` });
-      if (!(await get().loadChosenModel())) return get().model.loadError ?? { code: 'E821', message: 'the model did not load', hint: 'see the Model screen' };
+      if (!(await get().loadChosenModel())) {
+        const phase = get().model.phase;
+        return phase.status === 'failed' ? phase.error : { code: 'E821', message: 'the model did not load', hint: 'see the Model screen' };
+      }
     }
     const d = get().data;
     if (!d.summary || d.preparedRevision !== d.revision || d.status !== 'ready') {
@@ -188,7 +194,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
 
     requestEstimate: async () => {
       const s = get();
-      if (s.model.loadStatus !== 'loaded' || s.data.status !== 'ready') {
+      if (!selectModelLoaded(s) || s.data.status !== 'ready') {
         patch({ estimateStatus: 'waiting', estimateError: null });
         return;
       }
