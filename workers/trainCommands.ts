@@ -19,7 +19,7 @@ import { epochOfProgress } from '../src/train/progress';
 import type { RunConfig } from '../src/train/runConfig';
 import { runConfig } from '../src/train/runConfig';
 import type { RunParts } from '../src/train/runSetup';
-import { createRun, resolvePadId } from '../src/train/runSetup';
+import { assertTrainable, createRun, resolvePadId } from '../src/train/runSetup';
 import { longestSequence, planRun } from '../src/train/stepPlan';
 import { checkpointAdapterFiles } from '../src/train/checkpointExport';
 import type { AdapterFilesPayload, CheckpointInfo, Estimate, LayerStates, TrainingSettings } from './api';
@@ -201,6 +201,7 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
   // A resumed run takes everything from its checkpoint (the explicit shadow's weights included).
   const explicit = ck ? null : await explicitOf(settings);
   const config = ck ? ck.manifest.config : configOf(settings, explicit?.explicit ?? null);
+  assertTrainable({ train: data.train, validation: data.validation, issues: data.summary.issues, malformedRecords: data.summary.issueCount, dropped: 0 });
   const controller = new TrainController();
   const totalSteps = planRun(config, data).totalSteps;
   const setUp = (starting = { stopRequested: false });

@@ -88,12 +88,12 @@ function codedError(fn: () => unknown, what: string): StudioError {
 }
 
 /** `cli train` on a whole file of bad records: a coded error, and nothing written. */
-async function cliRefuses(text: string, fileName: string): Promise<StudioError> {
+async function cliRefuses(text: string, fileName: string, flags: Record<string, string> = {}): Promise<StudioError> {
   const dir = mkdtempSync(join(tmpdir(), 'malformed-'));
   const data = join(dir, fileName);
   writeFileSync(data, text);
   const out = join(dir, 'out');
-  const e = await runTrain({ model: join(FIXTURES_DIR, 'qwen3-tiny'), data, out, 'max-steps': '1' }).then(
+  const e = await runTrain({ model: join(FIXTURES_DIR, 'qwen3-tiny'), data, out, 'max-steps': '1', ...flags }).then(
     () => null,
     (err: unknown) => err,
   );
@@ -101,6 +101,18 @@ async function cliRefuses(text: string, fileName: string): Promise<StudioError> 
   if (!(e instanceof StudioError)) throw new Error(`expected a coded error, got ${String(e)}`);
   return e;
 }
+
+describe('no training example left', () => {
+  it('E302 names why the records went (grouped) and what to change, before any weight is read', async () => {
+    tokenizer ??= (await loadTokenizer(fixtureSource('qwen3-tiny'))) as unknown as DataTokenizer;
+    const long = Array.from({ length: 6 }, (_, i) => JSON.stringify({ prompt: `${'a very long question '.repeat(20)}${i}`, completion: ' yes' }));
+    const e = await cliRefuses([...long, '{broken', '{broken'].join('\n'), 'd.jsonl', { 'max-length': '64' });
+    expect(e.code).toBe('E302');
+    expect(e.message).toMatch(/8 records skipped/);
+    expect(e.message).toMatch(/lines 7–8|lines 7-8/);
+    expect(e.hint).toMatch(/max length/);
+  });
+});
 
 describe(`${BAD_JSONL.length + BAD_DELIMITED.length + UNUSABLE.length} malformed datasets`, () => {
   it('a bad JSONL record stops at its line, is skipped with its line, and a file of them makes cli train refuse', async () => {

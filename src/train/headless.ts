@@ -11,7 +11,8 @@ import type { RecordFormat, TokenizedExample } from './data/types';
 import type { TrainEvent } from './events';
 import type { RunConfig } from './runConfig';
 import { runConfig } from './runConfig';
-import { createRun, prepareDataset, resolvePadId } from './runSetup';
+import type { PreparedDataset } from './runSetup';
+import { assertTrainable, createRun, prepareDataset, resolvePadId } from './runSetup';
 import type { TrainResult } from './trainer';
 
 export interface HeadlessTrainOptions {
@@ -25,6 +26,8 @@ export interface HeadlessTrainOptions {
   /** where the pretrained weights of overrides.explicitShadow come from (needed for a fresh run with one) */
   shadowSource?: ModelSource;
   onEvent?: (e: TrainEvent) => void;
+  /** the prepared dataset, before the run is set up (its skipped records, e.g. for a summary) */
+  onDataset?: (data: PreparedDataset) => void;
   controller?: TrainController;
   checkpoints?: { store: CheckpointStore; runId: string };
   adapterDtype?: 'F32' | 'BF16';
@@ -52,8 +55,10 @@ export async function trainHeadless(opts: HeadlessTrainOptions): Promise<Headles
   // The data first: a bad file fails before any weight is read or any GPU memory is taken.
   const tokenizer: DataTokenizer = await loadTokenizer(source);
   const data = prepareDataset(opts.data.text, { fileName: opts.data.fileName, onError: 'skip', format: opts.data.format, template: opts.data.template, maxLength: config.maxLength, validationFraction: config.validationFraction, seed: config.seed, tokenizerFingerprint: tokenizerFingerprint(tokenizer) }, tokenizer);
+  assertTrainable(data);
   const base = await loadCausalLM(gpu, source);
   try {
+    opts.onDataset?.(data);
     const padId = resolvePadId(tokenizer, base.config.vocabSize);
     // Without a caller's controller nobody could resume an automatic pause: end the run instead.
     const controller = opts.controller ?? new TrainController();

@@ -17,6 +17,7 @@ import { datasetFingerprint } from './data/fingerprint';
 import type { ColumnMapping } from './data/parse';
 import { parseDataset } from './data/parse';
 import type { DataIssue } from './data/issues';
+import { skippedRecordsSummary } from './data/issueGroups';
 import { splitTrainValidation } from './data/split';
 import type { DataTokenizer, TokenizeOptions } from './data/tokenize';
 import { tokenizeExamples } from './data/tokenize';
@@ -92,6 +93,17 @@ export function prepareDataset(text: string, options: DatasetOptions, tokenizer:
     dropped: tokenized.droppedCount,
     fingerprint,
   };
+}
+
+/**
+ * E302 when the dataset leaves nothing to train on, with why its records went (parse errors and
+ * tokenization drops, grouped and bounded) and what to change. Called before any GPU work.
+ */
+export function assertTrainable(data: Pick<PreparedDataset, 'train' | 'validation' | 'issues' | 'malformedRecords' | 'dropped'>): void {
+  if (data.train.length > 0) return;
+  const why = data.issues.length > 0 ? `; ${skippedRecordsSummary(data.issues, data.malformedRecords + data.dropped)}` : '';
+  const hint = data.validation.length > 0 ? 'lower the validation fraction, or add data' : data.dropped > 0 ? 'raise the max length (prompts longer than it leave nothing to learn), or fix the records named' : 'add data, or fix the records named';
+  throw new StudioError(TrainErrorCode.noTrainingData, `no training example is left after tokenization and the validation split (${data.validation.length} validation)${why}`, hint);
 }
 
 /**
