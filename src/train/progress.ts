@@ -45,6 +45,18 @@ export function initialProgress(): TrainProgress {
   return { step: 0, cursor: { epoch: 0, position: 0 }, consecutiveSkips: 0, skippedSteps: 0, bestValLoss: null, bestStep: null, evalsWithoutImprovement: 0, elapsedMs: 0, history: [], evals: [] };
 }
 
+/**
+ * The fractional epoch a progress has reached, as the Train screen shows it: the epoch its last step
+ * reported (StepPlanner.epochsDone then), else cursor.epoch + cursor.position / trainExamples when the
+ * number of training examples is known, else the whole epochs done.
+ */
+export function epochOfProgress(p: TrainProgress, trainExamples: number | null = null): number {
+  const last = p.history[p.history.length - 1];
+  if (last && last.step === p.step) return last.epoch;
+  if (trainExamples !== null && trainExamples > 0) return p.cursor.epoch + p.cursor.position / trainExamples;
+  return p.cursor.epoch;
+}
+
 /** A deep copy (checkpoints must not share arrays with the live run). */
 export function cloneProgress(p: TrainProgress): TrainProgress {
   return { ...p, cursor: { ...p.cursor }, history: p.history.map((r) => ({ ...r })), evals: p.evals.map((r) => ({ ...r })) };

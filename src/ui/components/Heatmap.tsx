@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { saveBlob } from '../lib/download';
 import { formatMetric } from '../lib/format';
 import type { LayerStat } from '../lib/layerStats';
-import { allFinite, finiteRange, rampColor, tokenLabel } from '../lib/layerStats';
+import { allFinite, finiteRange, rampColor, slotLabel, tokenLabel } from '../lib/layerStats';
 
 interface Props {
   stat: LayerStat;
@@ -130,27 +130,35 @@ export function Heatmap({ stat, title, help, diverging, values, layers, tokens, 
         <span>{formatMetric(hi, 3)}</span>
         {!finite && <span className="error">non-finite values shown in red</span>}
       </div>
-      <div ref={box} className="heatmap-box">
-        <canvas
-          ref={canvas}
-          tabIndex={0}
-          role="img"
-          aria-label={`${title}: ${layers} layers by ${T} tokens, from ${formatMetric(lo, 3)} to ${formatMetric(hi, 3)}. Arrow keys move the selection.`}
-          onMouseMove={(e) => setHover(cellAt(e))}
-          onMouseLeave={() => setHover(null)}
-          onClick={(e) => {
-            const c = cellAt(e);
-            if (c) onSelect(c.layer, c.token);
-          }}
-          onKeyDown={onKey}
-        />
-        {hover && hv !== undefined && (
-          <div className="heatmap-tip" style={{ left: Math.min(hover.x + 12, g.w - 150), top: hover.y + 12 }} data-testid="heatmap-tip">
-            layer {hover.layer}, token {hover.token} “{tokenLabel(tokens[hover.token] ?? '', 16)}”<br />
-            {title} = <strong>{formatMetric(hv, 4)}</strong>
-          </div>
-        )}
+      <div className="heatmap-axes">
+        <span className="heatmap-y-title" data-testid="heatmap-y-title" style={{ height: g.h - BOTTOM }}>
+          adapter slot
+        </span>
+        <div ref={box} className="heatmap-box">
+          <canvas
+            ref={canvas}
+            tabIndex={0}
+            role="img"
+            aria-label={`${title}: ${layers} adapter slots by ${T} tokens, from ${formatMetric(lo, 3)} to ${formatMetric(hi, 3)}. Arrow keys move the selection.`}
+            onMouseMove={(e) => setHover(cellAt(e))}
+            onMouseLeave={() => setHover(null)}
+            onClick={(e) => {
+              const c = cellAt(e);
+              if (c) onSelect(c.layer, c.token);
+            }}
+            onKeyDown={onKey}
+          />
+          {hover && hv !== undefined && (
+            <div className="heatmap-tip" style={{ left: Math.min(hover.x + 12, g.w - 150), top: hover.y + 12 }} data-testid="heatmap-tip">
+              {slotLabel(hover.layer)}, token {hover.token} “{tokenLabel(tokens[hover.token] ?? '', 16)}”<br />
+              {title} = <strong>{formatMetric(hv, 4)}</strong>
+            </div>
+          )}
+        </div>
       </div>
+      <p className="heatmap-x-title" data-testid="heatmap-x-title">
+        prompt token →
+      </p>
       <button type="button" className="secondary small" onClick={exportPng}>
         PNG
       </button>

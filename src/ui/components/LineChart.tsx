@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { axisRoom } from '../lib/axisRoom';
 
 export interface ChartSeries {
   label: string;
@@ -52,7 +53,8 @@ export function LineChart({ title, x, series, xLabel = 'step', height = 190, tes
       legend: { show: true },
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: false } },
-      axes: [{ ...AXIS, label: xLabel, incrs: STEP_INCRS }, { ...AXIS, size: 64, values: ticks }],
+      // the y axis is as wide as its widest tick label (uPlot's default 12px font), so none is clipped
+      axes: [{ ...AXIS, label: xLabel, incrs: STEP_INCRS }, { ...AXIS, size: (_u: uPlot, values: string[] | null) => axisRoom(values ?? [], 12, 18, 48), values: ticks }],
       series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, dash: s.dash, spanGaps: true, points: { show: s.points ?? false, size: 6, fill: s.color } }))],
     };
     const p = new uPlot(opts, dataRef.current, el);

@@ -51,3 +51,9 @@ export function formatMetric(x: number | null | undefined, digits = 4): string {
 export function formatPercent(fraction: number, digits = 2): string {
   return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : '—';
 }
+
+/** A fractional epoch as every screen shows it (Train, the checkpoint table): 0.0234 → "0.02". */
+export function formatEpoch(epoch: number | null | undefined): string {
+  if (epoch === null || epoch === undefined || !Number.isFinite(epoch)) return '—';
+  return epoch.toFixed(2);
+}

@@ -71,6 +71,22 @@ export function layerStatesCsv(s: LayerStates): string {
   return rows.join('\n') + '\n';
 }
 
+/**
+ * Rows of the layer × token statistics are adapter slots: the adapter acts before base layers
+ * 1 … L−1 (layer 0 gets no injection, docs/shadowpeft.md §3), so an L-layer model has L−1 rows, and
+ * slot k sits before base layer k+1.
+ */
+export function slotLabel(slot: number): string {
+  return `slot ${slot} (before layer ${slot + 1})`;
+}
+
+/** Why an L-layer model shows L−1 rows (`slots` = L−1, LayerStates.layers). */
+export function slotExplanation(slots: number): string {
+  const L = slots + 1;
+  const range = slots === 1 ? 'layer 1' : `layers 1–${slots}`;
+  return `${slots} row${slots === 1 ? '' : 's'} for ${L} layers: the adapter acts before base ${range} (layer 0 gets no injection), one row per adapter slot; slot k sits before layer k+1.`;
+}
+
 /** A token as a short visible label: spaces shown as ·, newlines as ⏎. */
 export function tokenLabel(token: string, max = 10): string {
   const t = token.replace(/ /g, '·').replace(/\n/g, '⏎').replace(/\t/g, '⇥');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { baseArchitectureOf } from './baseArchitecture';
-import { formatBytes, formatCount, formatDuration, formatMetric } from './format';
-import { allFinite, finiteRange, layerStatesCsv, rampColor, tokenLabel } from './layerStats';
+import { formatBytes, formatCount, formatDuration, formatEpoch, formatMetric } from './format';
+import { allFinite, finiteRange, layerStatesCsv, rampColor, slotExplanation, slotLabel, tokenLabel } from './layerStats';
 import { filesFromDirectoryInput } from './localFolder';
 import { parseDatasetIndex, parseModelIndex } from './manifests';
 import { parseModelInput } from './modelSource';
@@ -98,5 +98,21 @@ describe('format', () => {
     expect(formatMetric(2.345678)).toBe('2.346');
     expect(formatMetric(0.00012)).toBe('1.200e-4');
     expect(formatMetric(Number.NaN)).toBe('NaN');
+  });
+});
+
+describe('adapter slots on the Inspect screen', () => {
+  it('says why a 4-layer model has 3 rows, and where each slot sits', () => {
+    expect(slotExplanation(3)).toBe('3 rows for 4 layers: the adapter acts before base layers 1–3 (layer 0 gets no injection), one row per adapter slot; slot k sits before layer k+1.');
+    expect(slotExplanation(1)).toMatch(/^1 row for 2 layers: the adapter acts before base layer 1 /);
+    expect(slotLabel(0)).toBe('slot 0 (before layer 1)');
+  });
+});
+
+describe('formatEpoch', () => {
+  it('is the one epoch format of the Train screen and the checkpoint table', () => {
+    expect(formatEpoch(0.0234)).toBe('0.02');
+    expect(formatEpoch(2)).toBe('2.00');
+    expect(formatEpoch(null)).toBe('—');
   });
 });

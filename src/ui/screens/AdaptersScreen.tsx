@@ -2,8 +2,8 @@ import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { ErrorNote } from '../components/ErrorNote';
 import { ProgressBar } from '../components/ProgressBar';
-import { formatBytes, formatMetric } from '../lib/format';
-import { selectAdapterActions, selectAdapters, selectModel, selectProgress } from '../store/selectors';
+import { formatBytes, formatEpoch, formatMetric } from '../lib/format';
+import { selectAdapterActions, selectAdapters, selectLoadedModel, selectProgress } from '../store/selectors';
 import { useStudio } from '../store/store';
 
 const EMBEDDINGS_NOTE = { own: 'its own embeddings', frozen: 'its own embeddings, frozen', base: 'the base model’s embeddings' } as const;
@@ -11,7 +11,7 @@ const EMBEDDINGS_NOTE = { own: 'its own embeddings', frozen: 'its own embeddings
 /** Screen 7: the checkpoints in this browser, downloads as .zip, and importing an adapter. */
 export function AdaptersScreen() {
   const a = useStudio(selectAdapters);
-  const model = useStudio(selectModel);
+  const loadedModel = useStudio(selectLoadedModel);
   const progress = useStudio(selectProgress);
   const { refreshCheckpoints, deleteCheckpoint, downloadAdapterZip, downloadCheckpointZip, importAdapterFiles, startTraining, setScreen } = useStudio(useShallow(selectAdapterActions));
   const [dtype, setDtype] = useState<'F32' | 'BF16'>('F32');
@@ -39,11 +39,11 @@ export function AdaptersScreen() {
             </label>
           </fieldset>
           <div className="actions">
-            <button type="button" onClick={() => void downloadAdapterZip(dtype)} disabled={a.exportStatus === 'exporting' || model.loadStatus !== 'loaded'} data-testid="download-zip">
+            <button type="button" onClick={() => void downloadAdapterZip(dtype)} disabled={a.exportStatus === 'exporting' || !loadedModel} data-testid="download-zip">
               {a.exportStatus === 'exporting' ? 'Preparing…' : 'Download .zip'}
             </button>
           </div>
-          {model.loadStatus !== 'loaded' && <p className="muted">Load a model (and train or import an adapter) first.</p>}
+          {!loadedModel && <p className="muted">Load a model (and train or import an adapter) first.</p>}
           {a.exportStatus === 'exporting' && <ProgressBar label="Reading the weights from the GPU and zipping…" value={null} max={null} />}
           {a.lastExport && a.exportStatus === 'done' && (
             <p className="ok" data-testid="last-export" data-file={a.lastExport.fileName}>
@@ -68,7 +68,7 @@ export function AdaptersScreen() {
               ✓ Imported {a.imported.fileNames.join(', ')}:{' '}
               {a.imported.explicitShadow ? `the explicit shadow ${a.imported.explicitShadow.id} (${EMBEDDINGS_NOTE[a.imported.explicitShadow.embeddings]})` : `${a.imported.shadow.num_shadow_layers} shadow layer(s)`}, injection rank {a.imported.shadow.injection_hidden_size}
               {a.imported.baseModel ? `, trained on ${a.imported.baseModel}` : ''}.
-              {a.imported.baseModel && model.loaded && a.imported.baseModel !== model.loaded.id ? ` Note: the loaded model is ${model.loaded.id}.` : ''}
+              {a.imported.baseModel && loadedModel && a.imported.baseModel !== loadedModel.id ? ` Note: the loaded model is ${loadedModel.id}.` : ''}
             </p>
           )}
           <ErrorNote error={a.importError} testId="import-error" />
@@ -102,13 +102,13 @@ export function AdaptersScreen() {
               </thead>
               <tbody>
                 {a.checkpoints.map((c) => (
-                  <tr key={c.id} data-checkpoint={c.id} data-step={c.step}>
+                  <tr key={c.id} data-checkpoint={c.id} data-step={c.step} data-epoch={formatEpoch(c.epoch)}>
                     <td>
                       <code title={c.runId}>{c.runId.slice(0, 8)}</code>
                     </td>
                     <td>{c.baseModel}</td>
                     <td>{c.step}</td>
-                    <td>{c.epoch.toFixed(2)}</td>
+                    <td>{formatEpoch(c.epoch)}</td>
                     <td>{formatMetric(c.loss)}</td>
                     <td>{formatBytes(c.bytes)}</td>
                     <td>{new Date(c.createdAt).toLocaleString()}</td>

@@ -5,7 +5,7 @@ import { Heatmap } from '../components/Heatmap';
 import { ProgressBar } from '../components/ProgressBar';
 import { saveBlob } from '../lib/download';
 import { formatMetric } from '../lib/format';
-import { LAYER_STATS, layerStatesCsv, tokenLabel } from '../lib/layerStats';
+import { LAYER_STATS, layerStatesCsv, slotExplanation, slotLabel, tokenLabel } from '../lib/layerStats';
 import { selectInspect, selectInspectActions } from '../store/selectors';
 import { useStudio } from '../store/store';
 
@@ -50,7 +50,7 @@ export function InspectScreen() {
             {sel ? (
               <>
                 <h3>
-                  Layer {sel.layer}, token {sel.token} “{tokenLabel(st.tokens[sel.token] ?? '', 24)}”
+                  {slotLabel(sel.layer)}, token {sel.token} “{tokenLabel(st.tokens[sel.token] ?? '', 24)}”
                 </h3>
                 <dl className="facts compact">
                   {LAYER_STATS.map((k) => (
@@ -63,9 +63,12 @@ export function InspectScreen() {
                 <LensTable lens={ins.lens} />
               </>
             ) : (
-              <p className="muted">Click a cell (or focus a heatmap and use the arrow keys) to select a layer and a token.</p>
+              <p className="muted">Click a cell (or focus a heatmap and use the arrow keys) to select an adapter slot and a token.</p>
             )}
           </div>
+          <p className="muted" data-testid="inspect-rows" data-rows={st.layers}>
+            {slotExplanation(st.layers)}
+          </p>
           <div className="heatmaps">
             {LAYER_STATS.map((k) => (
               <div className="card" key={k.key}>
@@ -128,7 +131,7 @@ function LensTable({ lens }: { lens: Lens }) {
       <table>
         <thead>
           <tr>
-            <th>layer</th>
+            <th>slot (before layer)</th>
             <th>base, adapter off</th>
             <th>base, adapter on</th>
             <th>shadow state</th>
@@ -137,7 +140,9 @@ function LensTable({ lens }: { lens: Lens }) {
         <tbody>
           {lens.view.layers.map((l, i) => (
             <tr key={i}>
-              <th>{i}</th>
+              <th>
+                {i} ({i + 1})
+              </th>
               <td>{cell(l.baseOff)}</td>
               <td>{cell(l.baseOn)}</td>
               <td>{cell(l.shadow)}</td>

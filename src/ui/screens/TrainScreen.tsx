@@ -5,7 +5,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import type { ChartSeries } from '../components/LineChart';
 import { LineChart } from '../components/LineChart';
 import { ProgressBar } from '../components/ProgressBar';
-import { formatBytes, formatCount, formatDuration, formatMetric } from '../lib/format';
+import { formatBytes, formatCount, formatDuration, formatEpoch, formatMetric } from '../lib/format';
 import { selectHistory, selectPreparing, selectProgress, selectResumeOffer, selectTrainActions, selectTraining } from '../store/selectors';
 import { useStudio } from '../store/store';
 import type { TrainHistory } from '../store/trainProgress';
@@ -164,7 +164,7 @@ export function TrainScreen() {
         )}
         <div className="stats">
           <Stat label="step" value={last ? `${last.step} / ${last.totalSteps}` : String(step)} testId="stat-step" />
-          <Stat label="epoch" value={last ? last.epoch.toFixed(2) : '—'} />
+          <Stat label="epoch" value={formatEpoch(last?.epoch)} testId="train-epoch" />
           <Stat label="loss" value={formatMetric(loss)} testId="stat-loss" />
           <Stat label="validation loss" value={p.lastEval ? `${formatMetric(p.lastEval.valLoss)} (ppl ${formatMetric(p.lastEval.perplexity, 3)})` : formatMetric(h.valLoss[h.valLoss.length - 1])} />
           <Stat label="tokens/s" value={last ? formatCount(last.tokensPerSecond) : '—'} />
