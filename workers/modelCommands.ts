@@ -75,24 +75,37 @@ export function cancelLoad(): void {
   cancelRequested = true;
 }
 
+/**
+ * Reads config.json, the sizes and the tokenizer first (a failure there leaves the loaded model as it
+ * was), then frees the loaded model and loads the new one's weights (a failure there leaves none:
+ * heldModelId says which).
+ */
 export async function loadModel(spec: ModelSourceSpec): Promise<LoadedModel> {
   cancelRequested = false;
   const gpu = await getGpu();
   const source = sourceOf(spec);
   const config = await readModelConfig(source);
   const info = infoOf(source, config, gpu.caps, await downloadBytes(spec, source));
+  const tokenizer = await loadTokenizer(source);
   unloadModel();
+  // bytes of each checkpoint file read: the download size when the source did not say it beforehand
+  const fileBytes = new Map<string, number>();
   // Every downloaded chunk and uploaded tensor reports progress; a cancel request stops the load there.
   const model = await loadCausalLM(gpu, source, {
     onProgress: (p) => {
       if (cancelRequested) throw new StudioError('E509', 'loading was cancelled', 'press Load model to start again');
+      if (p.phase === 'upload' && p.total !== null) fileBytes.set(p.file, p.total);
       session.emit({ type: 'load-progress', ...p });
     },
   });
-  session.emit({ type: 'load-progress', phase: 'warmup', file: '', loaded: 0, total: 1 });
-  const tokenizer = await loadTokenizer(source);
   session.emit({ type: 'load-progress', phase: 'warmup', file: '', loaded: 1, total: 1 });
   Object.assign(session, { source, model, tokenizer });
   console.info(`loaded ${source.id}: ${formatBytes(model.weights.bytes)} of weights as ${model.weights.storage}`);
-  return { ...info, storage: model.weights.storage, weightBytes: model.weights.bytes };
+  const read = [...fileBytes.values()].reduce((a, b) => a + b, 0);
+  return { ...info, downloadBytes: info.downloadBytes ?? (read || null), storage: model.weights.storage, weightBytes: model.weights.bytes };
+}
+
+/** The id of the model the worker holds now (null: none, or it was on a lost device), e.g. after a load failed. */
+export function heldModelId(): string | null {
+  return session.model && session.source && !session.model.gpu.isLost ? session.source.id : null;
 }

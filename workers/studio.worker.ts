@@ -10,7 +10,7 @@ import type { StudioWorkerApi } from './api';
 import { loadDataset } from './dataCommands';
 import { cancelGeneration, generateText } from './generateCommands';
 import { inspect, lens } from './inspectCommands';
-import { cancelLoad, inspectModel, loadModel } from './modelCommands';
+import { cancelLoad, heldModelId, inspectModel, loadModel } from './modelCommands';
 import { runSelfTest } from './selfTest/index';
 import { getGpu, session } from './session';
 import { cancelEvaluation, deleteCheckpoint, estimate, evaluate, exportCheckpoint, listCheckpoints, pause, resume, stop, train } from './trainCommands';
@@ -43,6 +43,7 @@ const api: StudioWorkerApi = {
   inspectModel: coded(inspectModel),
   loadModel: coded(loadModel),
   cancelLoad: coded(cancelLoad),
+  heldModelId: coded(heldModelId),
   loadDataset: coded(loadDataset),
   estimate: coded(estimate),
   train: coded(train),

@@ -37,7 +37,7 @@ async function boot(): Promise<void> {
   await Promise.all([
     s.discoverBundledModels(),
     s.discoverDemos(),
-    restored && useStudio.getState().model.infoStatus === 'idle' ? s.chooseModel(restored) : Promise.resolve(),
+    restored && useStudio.getState().model.phase.status === 'idle' && !useStudio.getState().model.info ? s.chooseModel(restored) : Promise.resolve(),
     s.checkResumable(),
   ]);
 }

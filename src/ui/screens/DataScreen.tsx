@@ -1,34 +1,98 @@
 import { useShallow } from 'zustand/react/shallow';
 import type { DatasetSummary } from '../../../workers/api';
+import type { FileType } from '../../train/data/detect';
 import { FORMAT_NAMES } from '../../train/data/formats';
+import { describeLines, describeRest, formatInt, groupIssues } from '../../train/data/issueGroups';
 import { ErrorNote } from '../components/ErrorNote';
 import { LengthHistogram } from '../components/LengthHistogram';
 import { NumberField } from '../components/NumberField';
 import { ProgressBar } from '../components/ProgressBar';
 import { formatCount } from '../lib/format';
-import { selectData, selectDataActions, selectSetScreen } from '../store/selectors';
+import { detectPastedType } from '../store/dataSlice';
+import { selectData, selectDataActions, selectDataView, selectSetScreen } from '../store/selectors';
 import { useStudio } from '../store/store';
 
-const PASTE_KINDS = [
+const PASTE_KINDS: readonly { ext: FileType; label: string }[] = [
   { ext: 'jsonl', label: 'JSON lines' },
   { ext: 'csv', label: 'CSV' },
   { ext: 'tsv', label: 'TSV' },
   { ext: 'txt', label: 'plain text' },
-] as const;
+];
+const KIND_LABEL = Object.fromEntries(PASTE_KINDS.map((k) => [k.ext, k.label])) as Record<FileType, string>;
 
-/** A guess at what pasted text is, from its first line. */
-export function guessPasteExtension(text: string): string {
-  const first = text.trimStart().split('\n', 1)[0] ?? '';
-  if (first.startsWith('{') || first.startsWith('[')) return 'jsonl';
-  if (first.includes('\t')) return 'tsv';
-  if (/^[\w" ]+(,[\w" ]+)+$/.test(first.trim())) return 'csv';
-  return 'txt';
+/** Groups of skipped records shown on the screen; the rest is one sentence. */
+const SHOWN_GROUPS = 8;
+
+/** A link to the list of accepted formats below (opens it). */
+function FormatsLink() {
+  const open = () => {
+    const el = document.getElementById('data-formats');
+    if (el instanceof HTMLDetailsElement) el.open = true;
+  };
+  return (
+    <a href="#data-formats" onClick={open} data-testid="formats-link">
+      the formats the studio accepts
+    </a>
+  );
+}
+
+/** What the parser reads (the README's “Data formats” section says the same, with the same examples). */
+function DataFormats() {
+  const rows: [string, string][] = [
+    ['chat messages (JSONL)', '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}'],
+    ['prompt/completion (JSONL)', '{"prompt": "2 + 2 =", "completion": " 4"}'],
+    ['Alpaca (JSONL)', '{"instruction": "Translate", "input": "thou art", "output": "you are"}'],
+    ['text (JSONL)', '{"text": "Any passage to learn to continue."}'],
+    ['text/label, classification (JSONL)', '{"text": "great film", "label": "positive"}'],
+    ['CSV or TSV', 'a header row naming the columns prompt, completion / instruction, input, output / text / text, label'],
+    ['plain text (.txt)', 'one stream of text, cut into blocks of the max length'],
+  ];
+  return (
+    <details className="formats" id="data-formats" data-testid="data-formats">
+      <summary>Formats the studio accepts</summary>
+      <p className="muted">
+        One record per line; the first valid record decides the format, and other keys are ignored. Conversations in other shapes (for example ShareGPT’s <code>conversations</code> with <code>from</code>/<code>value</code>) need converting to <code>messages</code> with <code>role</code>/<code>content</code>. The README’s “Data formats” section says the same.
+      </p>
+      <ul className="formats-list">
+        {rows.map(([name, example]) => (
+          <li key={name}>
+            <span>{name}</span>
+            <code>{example}</code>
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
+/** Skipped records grouped by reason with their lines ("40 lines: … — lines 1–40"), capped. */
+function SkippedRecords({ s }: { s: DatasetSummary }) {
+  const grouped = groupIssues(s.issues, s.issueCount);
+  const rest = describeRest(grouped, SHOWN_GROUPS);
+  return (
+    <div className="issues" data-testid="data-issues" data-count={s.issueCount} data-groups={grouped.groups.length}>
+      <h4>
+        {formatInt(s.issueCount)} record{s.issueCount === 1 ? '' : 's'} skipped
+      </h4>
+      <p className="muted">
+        Malformed records, and examples with nothing left to learn after cutting at the max length (raise it to keep them). See <FormatsLink />.
+      </p>
+      <ul>
+        {grouped.groups.slice(0, SHOWN_GROUPS).map((g) => (
+          <li key={g.reason} data-count={g.count} data-line={g.ranges[0]?.[0] ?? 0}>
+            <strong>{g.count === 1 ? (g.ranges[0]![0] > 0 ? `line ${g.ranges[0]![0]}` : 'file') : `${formatInt(g.count)} lines`}:</strong> {g.reason}
+            {g.count > 1 && <span className="muted"> — {describeLines(g)}</span>}
+          </li>
+        ))}
+      </ul>
+      {rest && <p className="muted">{rest}.</p>}
+    </div>
+  );
 }
 
 const MAX_EDITABLE = 300_000;
 
 function Summary({ s, maxLength }: { s: DatasetSummary; maxLength: number }) {
-  const more = s.issueCount - s.issues.length;
   return (
     <>
       <dl className="facts">
@@ -47,22 +111,7 @@ function Summary({ s, maxLength }: { s: DatasetSummary; maxLength: number }) {
         </dd>
       </dl>
       <LengthHistogram bins={s.stats.histogram} maxLength={maxLength} truncated={s.stats.truncatedCount} />
-      {s.issueCount > 0 && (
-        <div className="issues" data-testid="data-issues" data-count={s.issueCount}>
-          <h4>
-            {s.issueCount} record{s.issueCount === 1 ? '' : 's'} skipped
-          </h4>
-          <p className="muted">Malformed records, and examples with nothing left to learn after cutting at the max length (raise it to keep them).</p>
-          <ol>
-            {s.issues.slice(0, 50).map((i, k) => (
-              <li key={k} data-line={i.line}>
-                {i.line > 0 ? <strong>line {i.line}:</strong> : <strong>file:</strong>} {i.reason}
-              </li>
-            ))}
-          </ol>
-          {more + Math.max(0, s.issues.length - 50) > 0 && <p className="muted">…and {more + Math.max(0, s.issues.length - 50)} more.</p>}
-        </div>
-      )}
+      {s.issueCount > 0 && <SkippedRecords s={s} />}
       <h4>What the model sees</h4>
       <p className="muted">
         <mark className="sup">Highlighted</mark> text is supervised (the loss is taken there); the rest is context only.
@@ -113,12 +162,12 @@ function Summary({ s, maxLength }: { s: DatasetSummary; maxLength: number }) {
 /** Screen 2: bring data (demo, upload, paste), choose how to prepare it, and see what the model will learn. */
 export function DataScreen() {
   const data = useStudio(selectData);
-  const { setDataText, setDataOptions, chooseDemo, prepareData } = useStudio(useShallow(selectDataActions));
+  const { setDataText, pasteText, choosePasteKind, setDataOptions, chooseDemo, prepareData } = useStudio(useShallow(selectDataActions));
+  const view = useStudio(useShallow(selectDataView));
   const setScreen = useStudio(selectSetScreen);
-  const busy = data.status === 'preparing' || data.status === 'fetching';
-  const stale = data.summary !== null && data.preparedRevision !== data.revision;
+  const busy = view.busy;
   const o = data.options;
-  const pasteExt = data.fileName.split('.').pop() ?? 'jsonl';
+  const detected = detectPastedType(data.text);
 
   const onUpload = async (files: FileList | null) => {
     const f = files?.[0];
@@ -166,7 +215,7 @@ export function DataScreen() {
                 spellCheck={false}
                 value={data.text}
                 placeholder={'{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}'}
-                onChange={(e) => setDataText(e.target.value, data.origin === 'paste' ? data.fileName : `pasted.${guessPasteExtension(e.target.value)}`, 'paste')}
+                onChange={(e) => pasteText(e.target.value)}
               />
             ) : (
               <p className="muted" id="data-text">
@@ -177,7 +226,8 @@ export function DataScreen() {
           {data.origin === 'paste' && (
             <div className="field">
               <label htmlFor="paste-kind">Pasted text is</label>
-              <select id="paste-kind" value={pasteExt} onChange={(e) => setDataText(data.text, `pasted.${e.target.value}`, 'paste')}>
+              <select id="paste-kind" value={data.pasteKind ?? 'auto'} data-type={data.fileName.split('.').pop()} data-detected={detected} onChange={(e) => choosePasteKind(e.target.value as FileType | 'auto')}>
+                <option value="auto">{KIND_LABEL[detected]} (detected)</option>
                 {PASTE_KINDS.map((k) => (
                   <option key={k.ext} value={k.ext}>
                     {k.label}
@@ -202,16 +252,24 @@ export function DataScreen() {
             </label>
           </fieldset>
           <div className="actions">
-            <button type="button" onClick={() => void prepareData()} disabled={busy || !data.text.trim()}>
+            <button type="button" onClick={() => void prepareData()} disabled={!view.canPrepare} data-testid="prepare-data">
               {busy ? 'Preparing…' : 'Prepare data'}
             </button>
           </div>
         </div>
 
-        <div className="card" data-testid="data-summary" data-status={data.status} data-stale={String(stale)} data-format={data.summary?.format ?? ''} data-examples={data.summary?.trainExamples ?? 0}>
-          <h3>{data.summary ? data.summary.fileName : 'Nothing prepared yet'}</h3>
+        <div
+          className="card"
+          data-testid="data-summary"
+          data-status={data.status}
+          data-stale={String(view.stale)}
+          data-shown={String(view.showSummary)}
+          data-format={view.showSummary ? (data.summary?.format ?? '') : ''}
+          data-examples={view.showSummary ? (data.summary?.trainExamples ?? 0) : 0}
+        >
+          <h3>{view.showSummary && data.summary ? data.summary.fileName : 'Nothing prepared yet'}</h3>
           {busy && <ProgressBar label={data.status === 'fetching' ? 'Fetching the demo dataset…' : 'Parsing and tokenizing…'} value={null} max={null} />}
-          {data.status === 'waiting-model' && (
+          {view.waitingForModel && (
             <p className="notice">
               The data is tokenized with the model’s tokenizer, so a model must be loaded first.{' '}
               <button type="button" className="link" onClick={() => setScreen('model')}>
@@ -219,9 +277,26 @@ export function DataScreen() {
               </button>
             </p>
           )}
-          {stale && <p className="notice">The text or the options changed since this summary was made: press “Prepare data” to update it.</p>}
+          {view.stale && (
+            <p className="notice" data-testid="data-stale">
+              This summary is of earlier text or options{data.status === 'error' ? ', and the new ones could not be prepared (see below)' : ''}.{' '}
+              <button type="button" className="small" onClick={() => void prepareData()} disabled={!view.canPrepare}>
+                Prepare data
+              </button>
+            </p>
+          )}
           <ErrorNote error={data.error} testId="data-error" />
-          {data.summary && <Summary s={data.summary} maxLength={o.maxLength} />}
+          {data.error?.code === 'E401' && (
+            <p className="muted" data-testid="data-error-formats">
+              See <FormatsLink />.
+            </p>
+          )}
+          {view.showSummary && data.summary && (
+            <div className={view.stale ? 'stale' : undefined} aria-disabled={view.stale || undefined}>
+              <Summary s={data.summary} maxLength={o.maxLength} />
+            </div>
+          )}
+          <DataFormats />
         </div>
       </div>
     </section>

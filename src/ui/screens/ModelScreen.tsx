@@ -1,7 +1,7 @@
 import type { DragEvent, FormEvent } from 'react';
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { ModelInfo } from '../../../workers/api';
+import type { LoadedModel, ModelInfo } from '../../../workers/api';
 import { ErrorNote } from '../components/ErrorNote';
 import { ProgressBar } from '../components/ProgressBar';
 import { formatBytes, formatCount } from '../lib/format';
@@ -9,15 +9,15 @@ import { filesFromDirectoryInput, filesFromDrop, isModelFile } from '../lib/loca
 import type { ModelChoice } from '../lib/modelSource';
 import { CURATED_MODELS, hubChoice, parseModelInput } from '../lib/modelSource';
 import { bundledChoice } from '../store/modelSlice';
-import { selectDevice, selectModel, selectModelActions } from '../store/selectors';
+import { selectDevice, selectModel, selectModelActions, selectModelView } from '../store/selectors';
 import { useStudio } from '../store/store';
 
 const PHASE_NAMES = { download: 'Downloading', upload: 'Uploading to the GPU', warmup: 'Compiling shaders' } as const;
 
-function ChoiceButton({ choice, note, current, onPick }: { choice: ModelChoice; note: string; current: string | null; onPick: (c: ModelChoice) => void }) {
+function ChoiceButton({ choice, note, current, onPick, disabled }: { choice: ModelChoice; note: string; current: string | null; onPick: (c: ModelChoice) => void; disabled: boolean }) {
   return (
     <li>
-      <button type="button" className="choice" aria-pressed={current === choice.key} data-model-key={choice.key} onClick={() => onPick(choice)}>
+      <button type="button" className="choice" aria-pressed={current === choice.key} data-model-key={choice.key} onClick={() => onPick(choice)} disabled={disabled}>
         <span className="choice-title">{choice.label}</span>
         {note && <span className="muted">{note}</span>}
       </button>
@@ -25,7 +25,15 @@ function ChoiceButton({ choice, note, current, onPick }: { choice: ModelChoice; 
   );
 }
 
-function ModelFacts({ info }: { info: ModelInfo }) {
+/** The checkpoint's size: as the source gave it, else as read by the load; the weights' GPU size once loaded. */
+function downloadText(info: ModelInfo, loaded: LoadedModel | null): string {
+  const size = info.downloadBytes ?? loaded?.downloadBytes ?? null;
+  if (size !== null) return formatBytes(size);
+  if (loaded) return `not reported by the source; the weights take ${formatBytes(loaded.weightBytes)} on the GPU`;
+  return 'size unknown until downloaded';
+}
+
+function ModelFacts({ info, loaded }: { info: ModelInfo; loaded: LoadedModel | null }) {
   const caps = useStudio(selectDevice).caps;
   const m = info.memory;
   return (
@@ -43,7 +51,9 @@ function ModelFacts({ info }: { info: ModelInfo }) {
         <dt>Weights dtype</dt>
         <dd>{info.torchDtype}</dd>
         <dt>Download</dt>
-        <dd>{info.downloadBytes === null ? 'size unknown until downloaded' : formatBytes(info.downloadBytes)}</dd>
+        <dd data-testid="model-download" data-bytes={info.downloadBytes ?? loaded?.downloadBytes ?? ''}>
+          {downloadText(info, loaded)}
+        </dd>
         <dt>GPU memory</dt>
         <dd data-testid="model-memory" data-fits={String(m.fits)}>
           weights {formatBytes(m.weights)}, inference {formatBytes(m.inference)} (512 tokens), training {formatBytes(m.training)} (default batch)
@@ -95,8 +105,9 @@ export function ModelScreen() {
     if (src) pick({ key: `files:${src.name}:${src.files.length}`, label: `${src.name} (local folder)`, source: src });
   };
 
-  const p = model.progress;
-  const loadedHere = model.loadStatus === 'loaded' && model.loadedKey === current;
+  const view = useStudio(useShallow(selectModelView));
+  const p = view.progress;
+  const held = view.held;
   return (
     <section className="screen" data-testid="model-screen">
       <h2>1 · Model</h2>
@@ -107,7 +118,7 @@ export function ModelScreen() {
           {model.bundledStatus === 'ready' ? (
             <ul className="choices" data-testid="bundled-models">
               {model.bundled.map((m) => (
-                <ChoiceButton key={m.name} choice={bundledChoice(m)} note={m.description || 'runs offline, served by this site'} current={current} onPick={pick} />
+                <ChoiceButton key={m.name} choice={bundledChoice(m)} note={m.description || 'runs offline, served by this site'} current={current} onPick={pick} disabled={view.loading} />
               ))}
             </ul>
           ) : (
@@ -120,14 +131,16 @@ export function ModelScreen() {
           <h3>From the Hugging Face Hub</h3>
           <ul className="choices">
             {CURATED_MODELS.map((m) => (
-              <ChoiceButton key={m.repo} choice={hubChoice(m.repo)} note={m.note} current={current} onPick={pick} />
+              <ChoiceButton key={m.repo} choice={hubChoice(m.repo)} note={m.note} current={current} onPick={pick} disabled={view.loading} />
             ))}
           </ul>
           <form className="inline-form" onSubmit={onTyped}>
             <label htmlFor="model-any">Any repo id or URL</label>
             <div className="row">
               <input id="model-any" type="text" placeholder="owner/name or https://…/model/" value={typed} onChange={(e) => setTyped(e.target.value)} spellCheck={false} />
-              <button type="submit">Look up</button>
+              <button type="submit" disabled={view.loading}>
+                Look up
+              </button>
             </div>
             {typedError && (
               <p className="error" role="alert">
@@ -161,21 +174,20 @@ export function ModelScreen() {
           </div>
         </div>
 
-        <div className="card" data-testid="model-info" data-status={model.infoStatus} data-model-key={current ?? ''}>
+        <div className="card" data-testid="model-info" data-status={view.lookingUp ? 'inspecting' : model.info ? 'ready' : view.errorStage === 'lookup' ? 'error' : 'idle'} data-model-key={current ?? ''}>
           <h3>{model.choice ? model.choice.label : 'No model selected'}</h3>
-          {model.infoStatus === 'inspecting' && <ProgressBar label="Reading config.json and file sizes…" value={null} max={null} />}
-          {model.info && <ModelFacts info={model.info} />}
-          <ErrorNote error={model.infoError} />
-          <div className="actions" data-testid="model-load" data-status={loadedHere ? 'loaded' : model.loadStatus === 'loaded' ? 'idle' : model.loadStatus}>
-            <button type="button" onClick={() => void loadChosenModel()} disabled={!model.choice || model.loadStatus === 'loading'}>
-              {model.loadStatus === 'loading' ? 'Loading…' : loadedHere ? 'Reload' : 'Load model'}
+          {view.lookingUp && <ProgressBar label="Reading config.json and file sizes…" value={null} max={null} />}
+          {model.info && <ModelFacts info={model.info} loaded={view.loadedHere ? held!.model : null} />}
+          <div className="actions" data-testid="model-load" data-status={view.loadStatus}>
+            <button type="button" onClick={() => void loadChosenModel()} disabled={!model.choice || view.loading}>
+              {view.loading ? 'Loading…' : view.loadedHere ? 'Reload' : 'Load model'}
             </button>
-            {model.loadStatus === 'loading' && (
+            {view.loading && (
               <button type="button" className="secondary" onClick={() => void cancelModelLoad()} data-testid="model-load-cancel">
                 Cancel
               </button>
             )}
-            {model.loadStatus === 'loading' && (
+            {view.loading && (
               <ProgressBar
                 testId="load-progress"
                 label={p ? `${PHASE_NAMES[p.phase]} ${p.file}${p.total ? ` (${formatBytes(p.loaded)} of ${formatBytes(p.total)})` : p.loaded ? ` (${formatBytes(p.loaded)})` : ''}` : 'Starting…'}
@@ -184,13 +196,20 @@ export function ModelScreen() {
               />
             )}
           </div>
-          <ErrorNote error={model.loadError} testId="model-load-error" />
-          {model.loaded && (
-            <p className="ok" data-testid="model-loaded" data-model-id={model.loaded.id}>
-              ✓ {model.loaded.id} is loaded: {formatBytes(model.loaded.weightBytes)} of weights on the GPU as {model.loaded.storage}.
-              {model.loadedKey !== current && ' (The selection above is a different model; press Load to switch.)'}
+          {/* one error: the last lookup's or load's, and what it did to the loaded model */}
+          <ErrorNote error={view.error} testId="model-load-error" />
+          {view.error && !held && (
+            <p className="muted" data-testid="model-after-error">
+              No model is loaded now{view.errorStage === 'load' ? ' (a model loaded before is freed once the new one’s weights start loading)' : ''}: press Load model to try again, or choose another.
             </p>
           )}
+          {held && (
+            <p className="ok" data-testid="model-loaded" data-model-id={held.model.id} data-here={String(view.loadedHere)}>
+              ✓ {held.label} is loaded: {formatBytes(held.model.weightBytes)} of weights on the GPU as {held.model.storage}.
+              {!view.loadedHere && (view.error ? ' It stays loaded and usable.' : ' (The selection above is a different model; press Load to switch.)')}
+            </p>
+          )}
+          {view.loading && <p className="muted">Choosing another model waits until this load ends (or is cancelled).</p>}
         </div>
       </div>
     </section>

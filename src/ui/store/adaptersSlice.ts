@@ -4,6 +4,7 @@ import { buildAdapterZip, CARD_FILE, CONFIG_FILE, HISTORY_FILE, readAdapterUploa
 import { fileSafe, saveBlob } from '../lib/download';
 import { baseModelRecordOf, buildModelCard, explicitShadowRecordOf, lossHistoryCsv, modelShortName } from '../lib/modelCard';
 import { studioWorker, toErrorInfo, transferring } from '../worker/client';
+import { selectHeldModel } from './selectors';
 import type { StudioState } from './store';
 
 export interface AdaptersState {
@@ -52,11 +53,12 @@ export const createAdaptersSlice: StateCreator<StudioState, [], [], AdaptersSlic
     const m = s.model;
     // The base as the file records it (repo id, `local folder <name>` or URL; a stored checkpoint's
     // own), never the choice's label: a bundled model's title is nothing Python can load.
-    const loaded = m.loaded ?? m.info;
+    const held = selectHeldModel(s);
+    const loaded = held?.model ?? m.info;
     const recorded = baseModelRecordOf(payload.safetensors);
     const baseModel = recorded.id ?? loaded?.id ?? 'unknown base model';
     const isLoaded = loaded?.id === baseModel;
-    const source = isLoaded && m.choice && m.choice.key === m.loadedKey ? m.choice.source : null;
+    const source = isLoaded && held && m.choice && m.choice.key === held.key ? m.choice.source : null;
     const readme = buildModelCard({
       baseModel,
       baseRevision: recorded.revision ?? (isLoaded ? loaded.revision : null),

@@ -1,9 +1,12 @@
 import type { StateCreator } from 'zustand';
 import type { DatasetSummary, WorkerErrorInfo } from '../../../workers/api';
 import { shadowPreset } from '../../shadow/presets';
+import type { FileType } from '../../train/data/detect';
+import { detectFileType } from '../../train/data/detect';
 import type { DemoDataset } from '../lib/manifests';
 import { fetchIndex, parseDatasetIndex } from '../lib/manifests';
 import { studioWorker, toErrorInfo } from '../worker/client';
+import { selectModelLoaded } from './selectors';
 import type { StudioState } from './store';
 import { DEFAULT_PRESET } from './trainingSlice';
 
@@ -25,6 +28,12 @@ export interface DataState {
   status: 'idle' | 'fetching' | 'waiting-model' | 'preparing' | 'ready' | 'error';
   summary: DatasetSummary | null;
   error: WorkerErrorInfo | null;
+  /**
+   * Pasted text: the type the user picked (null: the detected one). A pick holds while edits keep the
+   * text's detected type (`pasteChosenFor`); a paste of another type goes back to detection.
+   */
+  pasteKind: FileType | null;
+  pasteChosenFor: FileType | null;
   /** bumped on every change of text or options; the summary is stale when preparedRevision differs */
   revision: number;
   preparedRevision: number;
@@ -34,6 +43,10 @@ export interface DataSlice {
   data: DataState;
   discoverDemos: () => Promise<void>;
   setDataText: (text: string, fileName: string, origin: DataState['origin'], demoFile?: string | null) => void;
+  /** Typed or pasted text: its type is detected again on every change (unless the user's pick still fits). */
+  pasteText: (text: string) => void;
+  /** The user's type for pasted text; 'auto' follows the detection. */
+  choosePasteKind: (kind: FileType | 'auto') => void;
   /** The user's data options; a new max length makes the training settings custom (presets set it too). */
   setDataOptions: (p: Partial<DataOptions>) => void;
   chooseDemo: (demo: DemoDataset) => Promise<void>;
@@ -51,6 +64,8 @@ export const initialDataState = (): DataState => ({
   fileName: 'pasted.jsonl',
   origin: 'none',
   demoFile: null,
+  pasteKind: null,
+  pasteChosenFor: null,
   options: { ...DEFAULT_DATA_OPTIONS },
   status: 'idle',
   summary: null,
@@ -60,6 +75,18 @@ export const initialDataState = (): DataState => ({
 });
 
 let prepareTicket = 0;
+
+/** What pasted text looks like: its first non-blank line decides (`{` JSONL, a tab TSV, a comma CSV, else text). */
+export function detectPastedType(text: string): FileType {
+  return detectFileType('', text);
+}
+
+/** The paste's type: the user's pick while the text still looks as it did when picked, else the detected one. */
+export function pasteTypeOf(text: string, pick: { kind: FileType | null; chosenFor: FileType | null }): { type: FileType; keepsPick: boolean } {
+  const detected = detectPastedType(text);
+  const keepsPick = pick.kind !== null && pick.chosenFor === detected;
+  return { type: keepsPick ? pick.kind! : detected, keepsPick };
+}
 
 export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (set, get) => {
   const patch = (p: Partial<DataState>) => set((s) => ({ data: { ...s.data, ...p } }));
@@ -79,7 +106,36 @@ export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (se
     },
 
     setDataText: (text, fileName, origin, demoFile = null) =>
-      set((s) => ({ data: { ...s.data, text, fileName, origin, demoFile, revision: s.data.revision + 1, error: null, status: s.data.status === 'error' ? 'idle' : s.data.status } })),
+      set((s) => ({
+        data: {
+          ...s.data,
+          text,
+          fileName,
+          origin,
+          demoFile,
+          // another file or a demo starts detection afresh; pasting keeps the pick (pasteText decides)
+          ...(origin === 'paste' ? {} : { pasteKind: null, pasteChosenFor: null }),
+          revision: s.data.revision + 1,
+          error: null,
+          status: s.data.status === 'error' ? 'idle' : s.data.status,
+        },
+      })),
+
+    pasteText: (text) => {
+      const d = get().data;
+      const pick = d.origin === 'paste' ? { kind: d.pasteKind, chosenFor: d.pasteChosenFor } : { kind: null, chosenFor: null };
+      const { type, keepsPick } = pasteTypeOf(text, pick);
+      get().setDataText(text, `pasted.${type}`, 'paste');
+      if (!keepsPick) patch({ pasteKind: null, pasteChosenFor: null });
+    },
+
+    choosePasteKind: (kind) => {
+      const d = get().data;
+      const detected = detectPastedType(d.text);
+      const pick = kind === 'auto' ? null : kind;
+      get().setDataText(d.text, `pasted.${pick ?? detected}`, 'paste');
+      patch({ pasteKind: pick, pasteChosenFor: pick === null ? null : detected });
+    },
 
     setDataOptions: (p) =>
       set((s) => {
@@ -110,10 +166,11 @@ export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (se
     prepareData: async () => {
       const d = get().data;
       if (!d.text.trim()) {
-        patch({ status: 'error', error: { code: 'E811', message: 'there is no data yet', hint: 'upload a file, paste some lines or pick a demo dataset' } });
+        const message = d.origin === 'upload' ? `the file ${d.fileName} is empty` : 'there is no data yet';
+        patch({ status: 'error', error: { code: 'E811', message, hint: 'upload a file, paste some lines or pick a demo dataset' } });
         return false;
       }
-      if (get().model.loadStatus !== 'loaded') {
+      if (!selectModelLoaded(get())) {
         patch({ status: 'waiting-model', error: null });
         return false;
       }

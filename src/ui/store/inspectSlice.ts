@@ -1,6 +1,7 @@
 import type { StateCreator } from 'zustand';
 import type { GenerationMode, LayerStates, LogitLensView, StudioEvent, WorkerErrorInfo } from '../../../workers/api';
 import { studioWorker, toErrorInfo } from '../worker/client';
+import { selectModelLoaded } from './selectors';
 import type { StudioState } from './store';
 
 export type TokenEvent = Extract<StudioEvent, { type: 'token' }>;
@@ -101,7 +102,7 @@ export const createInspectSlice: StateCreator<StudioState, [], [], InspectSlice>
         patchInspect({ status: 'error', error: { code: 'E830', message: 'the prompt is empty', hint: 'type a sentence to look inside the network' } });
         return;
       }
-      if (get().model.loadStatus !== 'loaded') {
+      if (!selectModelLoaded(get())) {
         patchInspect({ status: 'error', error: { code: 'E831', message: 'no model is loaded', hint: 'load a model on the Model screen first' } });
         return;
       }
@@ -142,7 +143,7 @@ export const createInspectSlice: StateCreator<StudioState, [], [], InspectSlice>
     runPlayground: async () => {
       const pg = get().playground;
       if (pg.running) return;
-      if (get().model.loadStatus !== 'loaded') {
+      if (!selectModelLoaded(get())) {
         for (const mode of GENERATION_MODES) patchColumn(mode, { ...emptyColumn(), status: 'error', error: { code: 'E831', message: 'no model is loaded', hint: 'load a model on the Model screen first' } });
         return;
       }

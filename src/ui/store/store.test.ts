@@ -116,7 +116,7 @@ describe('training slice', () => {
     expect(worker.loadDataset).toHaveBeenCalledWith(expect.objectContaining({ text: '{"text": "hi"}\n', fileName: 'd.jsonl', onError: 'skip' }));
     expect(worker.train).toHaveBeenCalledWith(useStudio.getState().training.settings, 'ckpt-1');
     const st = useStudio.getState();
-    expect(st.model.loadStatus).toBe('loaded');
+    expect(st.model.phase.status).toBe('loaded');
     expect(st.data.status).toBe('ready');
     expect(st.training.progress.status).toBe('running');
     expect(st.training.preparing).toBeNull();
@@ -152,7 +152,7 @@ describe('training slice', () => {
 describe('playground', () => {
   it('streams tokens into the column of their request and ends with the final result', async () => {
     const s = useStudio.getState();
-    useStudio.setState({ model: { ...s.model, loadStatus: 'loaded', loaded } });
+    useStudio.setState({ model: { ...s.model, phase: { status: 'loaded', held: { model: loaded, key: 'k', label: 'tiny' } } } });
     worker.generate.mockImplementation(async (req: { mode: 'base' | 'base_shadow' | 'shadow_only' }, requestId: number) => {
       useStudio.getState().receiveEvent({ type: 'token', requestId, mode: req.mode, text: 'He' });
       useStudio.getState().receiveEvent({ type: 'token', requestId: requestId + 1000, mode: req.mode, text: 'ignored' });
@@ -171,7 +171,7 @@ describe('playground', () => {
 
   it('a failing mode shows its error and the others still run', async () => {
     const s = useStudio.getState();
-    useStudio.setState({ model: { ...s.model, loadStatus: 'loaded', loaded } });
+    useStudio.setState({ model: { ...s.model, phase: { status: 'loaded', held: { model: loaded, key: 'k', label: 'tiny' } } } });
     worker.generate.mockImplementation(async (req: { mode: string }) => {
       if (req.mode === 'shadow_only') throw { code: 'E301', message: 'no adapter', hint: 'train or import one' };
       return { mode: req.mode, text: 'ok', tokens: [1], stoppedBy: 'eos', tokensPerSecond: 1 };
@@ -202,7 +202,7 @@ describe('adapters and data', () => {
 
   it('a parse error keeps its line number and hint', async () => {
     const s = useStudio.getState();
-    useStudio.setState({ model: { ...s.model, loadStatus: 'loaded', loaded } });
+    useStudio.setState({ model: { ...s.model, phase: { status: 'loaded', held: { model: loaded, key: 'k', label: 'tiny' } } } });
     worker.loadDataset.mockRejectedValue({ code: 'E401', message: 'E401 line 3: invalid JSON — fix the line or choose "skip malformed records"', hint: 'fix the line or choose "skip malformed records"' });
     s.setDataText('x', 'a.jsonl', 'paste');
     await useStudio.getState().prepareData();
@@ -213,7 +213,7 @@ describe('adapters and data', () => {
 describe('estimate', () => {
   it('is asked once per settings and prepared data, again after a change', async () => {
     const s = useStudio.getState();
-    useStudio.setState({ model: { ...s.model, loadStatus: 'loaded', loaded }, data: { ...s.data, status: 'ready', summary, preparedRevision: 1, revision: 1 } });
+    useStudio.setState({ model: { ...s.model, phase: { status: 'loaded', held: { model: loaded, key: 'k', label: 'tiny' } } }, data: { ...s.data, status: 'ready', summary, preparedRevision: 1, revision: 1 } });
     await useStudio.getState().requestEstimate();
     await useStudio.getState().requestEstimate();
     expect(worker.estimate).toHaveBeenCalledTimes(1);
