@@ -19,10 +19,12 @@ import type { ExplicitShadow } from '../shadow/explicitShadow';
 import { embeddingChoice, readExplicitShadow } from '../shadow/explicitShadow';
 import { shadowPreset, SHADOW_PRESETS } from '../shadow/presets';
 import { FORMAT_NAMES } from '../train/data/formats';
+import { DATA_FORMATS_DOC, formatInt, formatIssueGroups, groupIssues } from '../train/data/issueGroups';
 import type { RecordFormat } from '../train/data/types';
 import { TrainErrorCode } from '../train/errors';
 import type { TrainEvent } from '../train/events';
 import { trainHeadless } from '../train/headless';
+import type { PreparedDataset } from '../train/runSetup';
 import type { RunConfig } from '../train/runConfig';
 import { runConfigFromPreset } from '../train/runConfig';
 import { sourceFromArg } from './nodeSources';
@@ -114,6 +116,20 @@ function describe(e: TrainEvent): string {
 }
 
 /**
+ * The skipped records of a dataset as the studio's Data screen groups them (issueGroups.ts): the count,
+ * then the first groups with their reason and line ranges. Empty when nothing was skipped.
+ */
+export function skippedRecordsReport(d: Pick<PreparedDataset, 'issues' | 'malformedRecords' | 'dropped'>, maxGroups = 5): string[] {
+  const total = d.malformedRecords + d.dropped;
+  if (total === 0) return [];
+  const groups = groupIssues(d.issues, total);
+  const parts = [d.malformedRecords > 0 ? `${formatInt(d.malformedRecords)} malformed` : '', d.dropped > 0 ? `${formatInt(d.dropped)} with nothing to learn after cutting at the max length` : ''].filter(Boolean);
+  const lines = [`${formatInt(total)} record${total === 1 ? '' : 's'} skipped (${parts.join(', ')}):`, ...formatIssueGroups(groups, maxGroups).map((l) => `  ${l}`)];
+  if (d.malformedRecords > 0) lines.push(`  the formats the studio reads: ${DATA_FORMATS_DOC}`);
+  return lines;
+}
+
+/**
  * --shadow-model <model> [--shadow-embeddings own|frozen|base]: a pretrained model as the shadow
  * (docs/shadowpeft.md §6), keeping its embeddings trained (default), frozen, or fed the base's. Returns it
  * (its config.json read) and where its weights come from; null without --shadow-model.
@@ -157,6 +173,9 @@ export async function runTrain(flags: Flags): Promise<void> {
       overrides,
       shadowSource: shadowModel?.source,
       adapterDtype: dtype,
+      onDataset: (d) => {
+        if (!json) for (const line of skippedRecordsReport(d)) console.log(line);
+      },
       onEvent: (e) => {
         const line = json ? JSON.stringify(e) : describe(e);
         if (line) console.log(line);
