@@ -9,7 +9,7 @@ import { loadDataset } from './dataCommands';
 import { generateText } from './generateCommands';
 import { inspectModel, loadModel } from './modelCommands';
 import { session } from './session';
-import { estimate, exportCheckpoint, listCheckpoints, pause, stop, train } from './trainCommands';
+import { estimate, exportCheckpoint, listCheckpoints, pause, samplesSettled, stop, train } from './trainCommands';
 import { parseSafetensors } from '../src/model/safetensors/parse';
 import { shadowConfig } from '../src/shadow/config';
 import { fixtureAdapterFiles } from '../src/shadow/testing/fixtureAdapter';
@@ -63,7 +63,7 @@ describe('worker commands', () => {
     expect(steps.length).toBeGreaterThan(0);
     expect(steps.every((e) => e.type === 'train-step' && Number.isFinite(e.loss))).toBe(true);
     expect(events.some((e) => e.type === 'train-eval')).toBe(true);
-    await new Promise((r) => setTimeout(r, 50)); // the sample after the last evaluation
+    await samplesSettled(); // the sample after the last evaluation
     expect(events.some((e) => e.type === 'sample' && typeof e.text === 'string')).toBe(true);
     const snapshot = events.find((e) => e.type === 'inspect-snapshot');
     expect(snapshot && snapshot.type === 'inspect-snapshot' && snapshot.states.stats.hNorm.every(Number.isFinite)).toBe(true);
