@@ -5,7 +5,7 @@
  */
 import { acquireDevice } from '../src/engine/device';
 import { Gpu } from '../src/engine/runtime';
-import { StudioError } from '../src/engine/errors';
+import { GpuErrorCode, StudioError } from '../src/engine/errors';
 import type { CausalLM } from '../src/model/causalLM';
 import type { ModelSource } from '../src/model/sources/source';
 import type { Tokenizer } from '../src/model/tokenizer';
@@ -36,17 +36,59 @@ export interface Session {
 export const session: Session = { training: false, gpu: null, source: null, model: null, tokenizer: null, dataset: null, shadow: null, emit: () => undefined };
 
 let gpuPromise: Promise<Gpu> | null = null;
+/** Run when the session's device is lost, before the device-lost event (a run ends; awaited). */
+const lostListeners: (() => Promise<void> | void)[] = [];
 
-/** The worker's one GPU, acquired on first use; a failed acquisition may be retried. */
+/**
+ * The worker's one GPU, acquired on first use; a failed acquisition may be retried. After the device
+ * is lost the next call acquires a new one: the model, the adapter and every GPU object of the old
+ * device are gone, so the model must be loaded again (the UI asks the user to; the tokenized dataset
+ * is plain data and stays, and a run resumes from its last checkpoint in IndexedDB).
+ */
 export function getGpu(): Promise<Gpu> {
-  gpuPromise ??= acquireDevice({
-    onLost: (info) => session.emit({ type: 'train-status', status: 'error', error: { code: 'E005', message: `the GPU device was lost (${info.reason}): ${info.message}`, hint: 'reload the page; your last checkpoint is kept in browser storage' } }),
-  }).then(({ device, caps }) => (session.gpu = new Gpu(device, caps)));
-  gpuPromise.catch(() => (gpuPromise = null));
+  if (!gpuPromise) {
+    const acquiring = acquireDevice().then(({ device, caps }) => {
+      const gpu = new Gpu(device, caps);
+      gpu.onLost(() => deviceLost(gpu));
+      session.gpu = gpu;
+      return gpu;
+    });
+    acquiring.catch(() => {
+      if (gpuPromise === acquiring) gpuPromise = null;
+    });
+    gpuPromise = acquiring;
+  }
   return gpuPromise;
 }
 
+/** Registers what to do when the device is lost (trainCommands ends the run there and waits for its end). */
+export function onDeviceLost(listener: () => Promise<void> | void): void {
+  lostListeners.push(listener);
+}
+
+/**
+ * The next getGpu() acquires a new device. A run ends first (with E005; its last checkpoint is
+ * whole in IndexedDB), then the device-lost event tells the UI that the model must be loaded again.
+ */
+async function deviceLost(gpu: Gpu): Promise<void> {
+  if (session.gpu !== gpu) return; // a device given up earlier
+  gpuPromise = null;
+  session.gpu = null;
+  await Promise.all(lostListeners.map(async (listener) => listener())).catch(() => undefined);
+  const lost = gpu.lostError()!.detail;
+  session.emit({
+    type: 'device-lost',
+    error: { code: GpuErrorCode.deviceLost, message: `${lost}: the model must be loaded again`, hint: 'press Load model (a new device is acquired); a run resumes from its last checkpoint, kept in browser storage' },
+  });
+}
+
+/** E005 when the model (or adapter) lives on a device that was lost: it must be loaded again. */
+function assertOnLiveDevice(what: string, gpu: Gpu | undefined): void {
+  if (gpu?.isLost) throw new StudioError(GpuErrorCode.deviceLost, `the GPU device was lost, and the ${what} with it`, 'load the model again on the Model screen (a new device is acquired); a run resumes from its last checkpoint');
+}
+
 export function requireModel(): { gpu: Gpu; model: CausalLM; tokenizer: Tokenizer; source: ModelSource } {
+  assertOnLiveDevice('model', session.model?.gpu);
   if (!session.gpu || !session.model || !session.tokenizer || !session.source) {
     throw new StudioError('E501', 'no model is loaded', 'load a model on the Model screen first');
   }
@@ -59,6 +101,7 @@ export function requireDataset(): LoadedDataset {
 }
 
 export function requireShadow(): ShadowPeftModel {
+  assertOnLiveDevice('adapter', session.shadow?.gpu);
   if (!session.shadow) throw new StudioError('E503', 'no shadow adapter exists yet', 'train one, or import an adapter on the Adapters screen');
   return session.shadow;
 }

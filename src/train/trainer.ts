@@ -1,4 +1,4 @@
-import { StudioError } from '../engine/errors';
+import { GpuErrorCode, StudioError } from '../engine/errors';
 import type { ShadowOptimizer } from '../shadow/optimizer';
 import type { ShadowPeftModel, ShadowWorkspace } from '../shadow/shadowModel';
 import type { DropoutStep } from '../shadow/slotOps';
@@ -285,12 +285,12 @@ export class Trainer {
     await this.evaluateNow();
   }
 
-  /** A failed periodic checkpoint (full storage, non-finite adapter) is reported and training goes on. */
+  /** A failed periodic checkpoint (full storage, non-finite adapter) is reported and training goes on; a lost device ends the run. */
   private async periodicCheckpoint(): Promise<void> {
     try {
       await this.saveCheckpoint();
     } catch (e) {
-      if (!(e instanceof StudioError)) throw e;
+      if (!(e instanceof StudioError) || e.code === GpuErrorCode.deviceLost) throw e;
       this.emit({ type: 'checkpoint-error', step: this.opts.optimizer.step, code: e.code, message: e.message, hint: e.hint });
     }
   }

@@ -18,6 +18,12 @@ export interface DeviceSlice {
   };
   acquireDevice: () => Promise<void>;
   runSelfTest: () => Promise<void>;
+  /**
+   * The worker lost its GPU device (E005; a run it ended has reported its error). The model must be
+   * loaded again: the Model screen says so, and the Train screen offers the newest checkpoint, whose
+   * Resume loads the model again (a new device) and continues from it.
+   */
+  deviceLost: (error: WorkerErrorInfo) => Promise<void>;
 }
 
 export const createDeviceSlice: StateCreator<StudioState, [], [], DeviceSlice> = (set, get) => ({
@@ -41,6 +47,16 @@ export const createDeviceSlice: StateCreator<StudioState, [], [], DeviceSlice> =
       set({ device: { status: 'ready', caps, error: null } });
     } catch (e) {
       set({ device: { status: 'unavailable', caps: null, error: toErrorInfo(e) } });
+    }
+  },
+  deviceLost: async (error) => {
+    // Nothing is held any more; a load in progress fails by itself (on the lost device).
+    if (get().model.phase.status !== 'loading') set((s) => ({ model: { ...s.model, phase: { status: 'failed', key: s.model.choice?.key ?? '', stage: 'load', error, held: null } } }));
+    try {
+      const newest = [...(await studioWorker().listCheckpoints())].sort((a, b) => b.createdAt - a.createdAt)[0];
+      if (newest) set((s) => ({ training: { ...s.training, resumeOffer: newest } }));
+    } catch {
+      // no checkpoint store: nothing to offer
     }
   },
   runSelfTest: async () => {

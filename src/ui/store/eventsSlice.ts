@@ -1,5 +1,5 @@
 import type { StateCreator } from 'zustand';
-import type { StudioEvent } from '../../../workers/api';
+import type { StudioEvent, WorkerErrorInfo } from '../../../workers/api';
 import { connectEvents } from '../worker/client';
 import { createEventBatcher } from './eventQueue';
 import type { SnapshotEvent, TokenEvent } from './inspectSlice';
@@ -22,8 +22,10 @@ export function routeEvents(s: StudioState, events: readonly StudioEvent[]): voi
   const tokens: TokenEvent[] = [];
   let progress: LoadProgressEvent | null = null;
   const snapshots: SnapshotEvent[] = [];
+  let lost: WorkerErrorInfo | null = null;
   for (const e of events) {
-    if (e.type === 'token') tokens.push(e);
+    if (e.type === 'device-lost') lost = e.error;
+    else if (e.type === 'token') tokens.push(e);
     else if (e.type === 'load-progress') progress = e;
     else if (e.type === 'inspect-snapshot') snapshots.push(e);
     else training.push(e);
@@ -32,6 +34,8 @@ export function routeEvents(s: StudioState, events: readonly StudioEvent[]): voi
   if (training.length) s.applyTrainingEvents(training);
   if (tokens.length) s.applyTokenEvents(tokens);
   if (progress) s.setLoadProgress(progress);
+  // after the run's own end (the worker sends the loss after it), so the offer takes its last checkpoint
+  if (lost) void s.deviceLost(lost);
 }
 
 export const createEventsSlice: StateCreator<StudioState, [], [], EventsSlice> = (_set, get) => {
