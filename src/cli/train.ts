@@ -8,10 +8,10 @@
  *        [--format chat|prompt_completion|alpaca|text|classification]
  *        [--template auto|chat|plain] [--dtype f32|bf16] [--json]
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { basename, join } from 'node:path';
-import { acquireDevice } from '../engine/device';
 import { StudioError } from '../engine/errors';
+import { acquireDevice } from '../engine/device';
 import { Gpu } from '../engine/runtime';
 import type { ModelSource } from '../model/sources/source';
 import { parseShadowConfigJson } from '../shadow/configJson';
@@ -27,12 +27,44 @@ import { trainHeadless } from '../train/headless';
 import type { PreparedDataset } from '../train/runSetup';
 import type { RunConfig } from '../train/runConfig';
 import { runConfigFromPreset } from '../train/runConfig';
+import type { FlagKinds, Flags } from './args';
+import type { OnOpen } from './files';
+import { checkOutDir, FILE_LIMITS, readUserText, writeUserFile } from './files';
 import { sourceFromArg } from './nodeSources';
 
 export const TRAIN_USAGE =
   'cli train --model <model> --data <file> --out <dir> [--preset ID] [--epochs N] [--max-steps N] [--lr X] [--batch B] [--grad-accum K] [--max-length T] [--warmup-ratio R] [--schedule linear|cosine] [--weight-decay W] [--max-grad-norm G|none] [--lambda L] [--seed S] [--val-fraction F] [--eval-every N] [--patience P] [--no-dropout] [--shadow-config FILE] [--shadow-model <model> [--shadow-embeddings own|frozen|base]] [--format F] [--template auto|chat|plain] [--dtype f32|bf16] [--json]';
 
-type Flags = Record<string, string | boolean>;
+/** Every flag of cli train (anything else is refused, listing these). */
+export const TRAIN_FLAGS: FlagKinds = {
+  model: 'string',
+  data: 'string',
+  out: 'string',
+  preset: 'string',
+  epochs: 'string',
+  'max-steps': 'string',
+  lr: 'string',
+  batch: 'string',
+  'grad-accum': 'string',
+  'max-length': 'string',
+  'warmup-ratio': 'string',
+  schedule: 'string',
+  'weight-decay': 'string',
+  'max-grad-norm': 'string',
+  lambda: 'string',
+  seed: 'string',
+  'val-fraction': 'string',
+  'eval-every': 'string',
+  patience: 'string',
+  'no-dropout': 'boolean',
+  'shadow-config': 'string',
+  'shadow-model': 'string',
+  'shadow-embeddings': 'string',
+  format: 'string',
+  template: 'string',
+  dtype: 'string',
+  json: 'boolean',
+};
 
 function flagError(flag: string, value: unknown, rule: string): StudioError {
   return new StudioError(TrainErrorCode.badRunConfig, `--${flag} ${JSON.stringify(value)}: ${rule}`, TRAIN_USAGE);
@@ -54,7 +86,7 @@ function num(flags: Flags, flag: string): number | undefined {
 }
 
 /** Flags → run settings: the preset (default: the config defaults), then each given flag. */
-export function trainOverrides(flags: Flags): Partial<Omit<RunConfig, 'baseModel'>> {
+export function trainOverrides(flags: Flags, onOpen?: OnOpen): Partial<Omit<RunConfig, 'baseModel'>> {
   const out: Partial<Omit<RunConfig, 'baseModel'>> = {};
   const presetId = text(flags, 'preset');
   if (presetId !== undefined) {
@@ -85,7 +117,16 @@ export function trainOverrides(flags: Flags): Partial<Omit<RunConfig, 'baseModel
   set('maxGradNorm', text(flags, 'max-grad-norm') === 'none' ? null : num(flags, 'max-grad-norm'));
   if (flags['no-dropout']) out.dropout = false;
   const shadowFile = text(flags, 'shadow-config');
-  if (shadowFile !== undefined) out.shadow = parseShadowConfigJson(readFileSync(shadowFile, 'utf8'));
+  if (shadowFile !== undefined) {
+    const text = readUserText('--shadow-config', shadowFile, FILE_LIMITS.json, onOpen);
+    try {
+      out.shadow = parseShadowConfigJson(text);
+    } catch (e) {
+      // Name the file given, not just 'shadow_config.json'.
+      if (e instanceof StudioError) throw new StudioError(e.code, `--shadow-config ${shadowFile}: ${e.detail}`, e.hint);
+      throw e;
+    }
+  }
   // No IndexedDB in Node: checkpoints are the browser's; the CLI writes the adapter at the end.
   out.checkpointEvery = null;
   return out;
@@ -134,7 +175,7 @@ export function skippedRecordsReport(d: Pick<PreparedDataset, 'issues' | 'malfor
  * (docs/shadowpeft.md §6), keeping its embeddings trained (default), frozen, or fed the base's. Returns it
  * (its config.json read) and where its weights come from; null without --shadow-model.
  */
-export async function explicitShadowFlags(flags: Flags): Promise<{ explicit: ExplicitShadow; source: ModelSource } | null> {
+export async function explicitShadowFlags(flags: Flags, onOpen?: OnOpen): Promise<{ explicit: ExplicitShadow; source: ModelSource } | null> {
   const arg = text(flags, 'shadow-model');
   const embeddings = text(flags, 'shadow-embeddings');
   if (embeddings !== undefined && embeddings !== 'own' && embeddings !== 'frozen' && embeddings !== 'base') {
@@ -144,11 +185,19 @@ export async function explicitShadowFlags(flags: Flags): Promise<{ explicit: Exp
     if (embeddings !== undefined) throw flagError('shadow-embeddings', embeddings, 'only applies with --shadow-model');
     return null;
   }
-  const source = sourceFromArg(arg);
+  const source = sourceFromArg(arg, { onOpen });
   return { explicit: await readExplicitShadow(source, embeddingChoice(embeddings ?? 'own')), source };
 }
 
-export async function runTrain(flags: Flags): Promise<void> {
+/** Where cli train writes its lines and gets its GPU (a GPU given here is the caller's to release). */
+export interface TrainIo {
+  out?(line: string): void;
+  gpu?(): Promise<Gpu>;
+  onOpen?: OnOpen;
+}
+
+export async function runTrain(flags: Flags, io: TrainIo = {}): Promise<void> {
+  const print = io.out ?? ((line: string) => console.log(line));
   const modelArg = text(flags, 'model');
   const dataPath = text(flags, 'data');
   const outDir = text(flags, 'out');
@@ -160,33 +209,46 @@ export async function runTrain(flags: Flags): Promise<void> {
   const format = text(flags, 'format');
   const formats = Object.keys(FORMAT_NAMES).filter((f) => f !== 'plain_text'); // a .txt file is plain text by its name
   if (format !== undefined && !formats.includes(format)) throw flagError('format', format, `must be one of ${formats.join(', ')}`);
-  const shadowModel = await explicitShadowFlags(flags);
-  const overrides = { ...trainOverrides(flags), ...(shadowModel ? { explicitShadow: shadowModel.explicit } : {}) };
+  // The flags, then the files they name, then the output folder: all before the GPU is touched.
+  const fromFlags = trainOverrides(flags, io.onOpen);
+  checkOutDir('--out', outDir);
+  const dataText = readUserText('--data', dataPath, FILE_LIMITS.dataset, io.onOpen);
+  const shadowModel = await explicitShadowFlags(flags, io.onOpen);
+  const overrides = { ...fromFlags, ...(shadowModel ? { explicitShadow: shadowModel.explicit } : {}) };
+  const source = sourceFromArg(modelArg, { onOpen: io.onOpen });
   const json = flags.json === true;
-  const { device, caps } = await acquireDevice();
-  const gpu = new Gpu(device, caps);
+  let own: Gpu | null = null;
+  const gpu = io.gpu ? await io.gpu() : (own = await ownGpu());
   try {
     const r = await trainHeadless({
       gpu,
-      source: sourceFromArg(modelArg),
-      data: { text: readFileSync(dataPath, 'utf8'), fileName: basename(dataPath), format: format as RecordFormat | undefined, template: template as 'auto' | 'chat' | 'plain' | undefined },
+      source,
+      data: { text: dataText, fileName: basename(dataPath), format: format as RecordFormat | undefined, template: template as 'auto' | 'chat' | 'plain' | undefined },
       overrides,
       shadowSource: shadowModel?.source,
       adapterDtype: dtype,
       onDataset: (d) => {
-        if (!json) for (const line of skippedRecordsReport(d)) console.log(line);
+        if (!json) for (const line of skippedRecordsReport(d)) print(line);
       },
       onEvent: (e) => {
         const line = json ? JSON.stringify(e) : describe(e);
-        if (line) console.log(line);
+        if (line) print(line);
       },
     });
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'shadow_config.json'), r.files.configJson);
-    writeFileSync(join(outDir, 'shadow_adapter.safetensors'), r.files.safetensors);
+    writeUserFile('--out', join(outDir, 'shadow_config.json'), r.files.configJson, { mkdir: true });
+    writeUserFile('--out', join(outDir, 'shadow_adapter.safetensors'), r.files.safetensors);
     const summary = { type: 'saved', out: outDir, steps: r.result.progress.step, reason: r.result.reason, ...r.counts, datasetFingerprint: r.datasetFingerprint };
-    console.log(json ? JSON.stringify(summary) : `saved ${outDir}/shadow_config.json and shadow_adapter.safetensors (${r.counts.train} train / ${r.counts.validation} validation examples, ${summary.steps} steps)`);
+    print(json ? JSON.stringify(summary) : `saved ${outDir}/shadow_config.json and shadow_adapter.safetensors (${r.counts.train} train / ${r.counts.validation} validation examples, ${summary.steps} steps)`);
+  } catch (e) {
+    // The data pipeline's errors (E4xx, E302) name lines and records; say which file they are in.
+    if (e instanceof StudioError && (/^E40[123]$/.test(e.code) || e.code === TrainErrorCode.noTrainingData)) throw new StudioError(e.code, `--data ${dataPath}: ${e.detail}`, e.hint);
+    throw e;
   } finally {
-    gpu.destroy();
+    (own as Gpu | null)?.destroy();
   }
+}
+
+async function ownGpu(): Promise<Gpu> {
+  const { device, caps } = await acquireDevice();
+  return new Gpu(device, caps.isSoftware ? { ...caps, memoryBytes: totalmem() } : caps); // as commands.ts processIo
 }

@@ -78,9 +78,17 @@ export class Arena {
       g.bytes = offset + bytes;
     }
     const views = new Map<string, Tensor>();
-    for (const [i, g] of groups.entries()) {
-      const buffer = await gpu.createBuffer(this.packed ? `${this.label}#${i}` : `${this.label}.${g.entries[0]!.e.name}`, alignUp(g.bytes, 4));
-      for (const { e, offset } of g.entries) views.set(e.name, { buffer, offset, shape: e.shape, dtype: e.dtype, name: e.name });
+    const buffers: GPUBuffer[] = [];
+    try {
+      for (const [i, g] of groups.entries()) {
+        const buffer = await gpu.createBuffer(this.packed ? `${this.label}#${i}` : `${this.label}.${g.entries[0]!.e.name}`, alignUp(g.bytes, 4));
+        buffers.push(buffer);
+        for (const { e, offset } of g.entries) views.set(e.name, { buffer, offset, shape: e.shape, dtype: e.dtype, name: e.name });
+      }
+    } catch (e) {
+      // Out of memory half-way: give back the buffers already made.
+      gpu.release(buffers);
+      throw e;
     }
     return views;
   }

@@ -5,6 +5,12 @@ export interface Capabilities {
   adapter: { vendor: string; architecture: string; device: string; description: string };
   /** True for software rasterisers (lavapipe, SwiftShader): fine for tests, far too slow to train. */
   isSoftware: boolean;
+  /**
+   * Memory the device can allocate, where the platform tells (WebGPU does not): set by the CLI for a
+   * software adapter, whose buffers live in host memory (os.totalmem()). The model's load check keeps
+   * its estimate under 80% of it, so an absurd config.json fails before the driver aborts the process.
+   */
+  memoryBytes?: number;
   features: { shaderF16: boolean; subgroups: boolean; timestampQuery: boolean };
   limits: {
     maxStorageBufferBindingSize: number;

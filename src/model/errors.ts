@@ -19,4 +19,12 @@ export const ModelErrorCode = {
   unexpectedWeight: 'E122',
   fetchFailed: 'E123',
   tooLargeForDevice: 'E124',
+  /** A file name (from an index, an adapter or a caller) that would leave the source's folder, URL path or repo. */
+  unsafePath: 'E125',
+  /** A file of the source exists but cannot be read as a file (a directory, no permission, an I/O error). */
+  unreadableFile: 'E126',
+  /** A config.json size or hyper-parameter outside the limits of src/model/limits.ts. */
+  outOfLimits: 'E127',
+  /** A computed output (generation's logits) is NaN or infinite. */
+  nonFiniteOutput: 'E128',
 } as const;

@@ -1,7 +1,9 @@
+import { StudioError } from '../engine/errors';
 import type { Tensor } from '../engine/tensor';
 import { rowsView } from '../engine/tensor';
 import { makeBatch } from './batch';
 import type { CausalLM, ModelWorkspace } from './causalLM';
+import { ModelErrorCode } from './errors';
 import { KvCache } from './kvCache';
 import type { SamplingOptions } from './sampling';
 import { sampleToken, seededRandom } from './sampling';
@@ -40,13 +42,20 @@ export interface GenerateResult {
   msPerToken: number;
 }
 
+/** Logits with a NaN or ±Inf would pick token 0 (or any) forever: a coded error instead. */
+function checkLogits(logits: Float32Array, step: number): Float32Array {
+  const i = logits.findIndex((x) => !Number.isFinite(x));
+  if (i >= 0) throw new StudioError(ModelErrorCode.nonFiniteOutput, `the logits after ${step} generated token(s) hold NaN or infinite values (first at token id ${i})`, "the model's weights or config.json are damaged (rms_norm_eps, rope_theta); download the model again");
+  return logits;
+}
+
 export async function generate(stepper: Stepper, prompt: readonly number[], opts: GenerateOptions): Promise<GenerateResult> {
-  if (prompt.length === 0) throw new Error('generate: the prompt must hold at least one token');
+  if (prompt.length === 0) throw new StudioError(ModelErrorCode.badConfig, 'generate: the prompt holds no tokens', 'give a prompt of at least one token');
   stepper.reset();
   const random = seededRandom(opts.seed ?? 0);
   const seq = [...prompt];
   const out: number[] = [];
-  let logits = await stepper.step(seq);
+  let logits = checkLogits(await stepper.step(seq), 0);
   const t0 = performance.now();
   let stoppedBy: GenerateResult['stoppedBy'] = 'max-tokens';
   while (out.length < opts.maxNewTokens) {
@@ -74,7 +83,7 @@ export async function generate(stepper: Stepper, prompt: readonly number[], opts
       stoppedBy = 'context-full';
       break;
     }
-    logits = await stepper.step(stepper.cached ? [id] : seq);
+    logits = checkLogits(await stepper.step(stepper.cached ? [id] : seq), out.length);
   }
   return { tokens: out, stoppedBy, msPerToken: out.length ? (performance.now() - t0) / out.length : 0 };
 }

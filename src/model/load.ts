@@ -7,26 +7,36 @@ import { modelConfigFromHf } from './families/registry';
 import type { HfConfig } from './families/hfConfig';
 import type { LoadProgress, StorageChoice } from './loadWeights';
 import { loadWeights } from './loadWeights';
+import type { MemoryBudget } from './memory';
+import { checkModelLoadable } from './memory';
 import type { ModelSource } from './sources/source';
-import { readJson } from './sources/source';
+import { readJsonObject } from './sources/source';
 
 /** Reads and maps config.json of a source. */
 export async function readModelConfig(source: ModelSource): Promise<ModelConfig> {
-  let json: unknown;
-  try {
-    json = await readJson(source, 'config.json');
-  } catch (e) {
-    if (e instanceof StudioError) throw e;
-    throw new StudioError(ModelErrorCode.badConfig, `${source.id}: config.json is not valid JSON (${String(e)})`, 'download the model again');
-  }
+  const json = await readJsonObject(source, 'config.json');
   if (json === null) throw new StudioError(ModelErrorCode.badConfig, `${source.id}: no config.json`, 'a model folder must hold config.json, the safetensors weights and tokenizer.json, as on the Hub');
-  if (typeof json !== 'object' || Array.isArray(json)) throw new StudioError(ModelErrorCode.badConfig, `${source.id}: config.json is not a JSON object`);
-  return modelConfigFromHf(json as HfConfig);
+  try {
+    return modelConfigFromHf(json as HfConfig);
+  } catch (e) {
+    // Name the model as well as the key: 'config.json: …' alone does not say which folder.
+    if (e instanceof StudioError) throw new StudioError(e.code, e.detail.startsWith('config.json') ? `${source.id}/${e.detail}` : `${source.id}/config.json: ${e.detail}`, e.hint);
+    throw e;
+  }
 }
 
-/** config.json → weights on the GPU → a CausalLM. */
-export async function loadCausalLM(gpu: Gpu, source: ModelSource, opts: { storage?: StorageChoice; onProgress?: (p: LoadProgress) => void } = {}): Promise<CausalLM> {
+/**
+ * config.json → the memory estimate against the device → weights on the GPU → a CausalLM. Nothing is
+ * allocated before the estimate passes (memory.ts checkModelLoadable); a failure frees what it took.
+ */
+export async function loadCausalLM(gpu: Gpu, source: ModelSource, opts: { storage?: StorageChoice; onProgress?: (p: LoadProgress) => void; budget?: MemoryBudget } = {}): Promise<CausalLM> {
   const config = await readModelConfig(source);
+  checkModelLoadable(config, gpu.caps, { id: source.id, storage: opts.storage, budget: opts.budget });
   const weights = await loadWeights(gpu, source, config, opts);
-  return CausalLM.create(gpu, config, weights);
+  try {
+    return await CausalLM.create(gpu, config, weights);
+  } catch (e) {
+    gpu.release([[...weights.views.values()]]);
+    throw e;
+  }
 }

@@ -11,7 +11,8 @@ import { toFloat32 } from './safetensors/convert';
 import { parseSafetensors } from './safetensors/parse';
 import type { SafetensorsDtype, SafetensorsTensor } from './safetensors/parse';
 import type { ByteProgress, ModelSource } from './sources/source';
-import { readJson } from './sources/source';
+import { readJsonObject } from './sources/source';
+import { safePath } from './sources/safePath';
 import type { WeightSpec } from './weights';
 import { isMatrixWeight, isRowSplittable, rowsPerPart, weightSpecs } from './weights';
 
@@ -43,14 +44,24 @@ export function chooseStorage(choice: StorageChoice, checkpointDtype: Safetensor
 
 /** The checkpoint's shard files: from model.safetensors.index.json, else the single file. */
 export async function checkpointFiles(source: ModelSource): Promise<string[]> {
-  const index = (await readJson(source, 'model.safetensors.index.json')) as { weight_map?: Record<string, string> } | null;
-  if (index) {
-    if (!index.weight_map || typeof index.weight_map !== 'object') {
-      throw new StudioError(ModelErrorCode.badConfig, `${source.id}: model.safetensors.index.json has no weight_map`, 'the index file is damaged; download it again');
-    }
-    return [...new Set(Object.values(index.weight_map))].sort();
+  const INDEX = 'model.safetensors.index.json';
+  const index = await readJsonObject(source, INDEX);
+  if (!index) return ['model.safetensors'];
+  const map = index.weight_map;
+  if (!map || typeof map !== 'object' || Array.isArray(map)) {
+    throw new StudioError(ModelErrorCode.badConfig, `${source.id}: ${INDEX} has no weight_map object (found ${map === undefined ? 'none' : JSON.stringify(map)?.slice(0, 80)})`, 'the index file is damaged; download it again');
   }
-  return ['model.safetensors'];
+  const files = new Set<string>();
+  for (const [tensor, file] of Object.entries(map as Record<string, unknown>)) {
+    const entry = `${INDEX}: weight_map[${JSON.stringify(tensor)}]`;
+    if (typeof file !== 'string') {
+      throw new StudioError(ModelErrorCode.badConfig, `${source.id}: ${entry} is ${JSON.stringify(file)}; it must be the name of a shard file`, 'the index file is damaged; download it again');
+    }
+    // Every shard must be a file beside the index (no '..', absolute paths, other origins).
+    files.add(safePath(file, { source: source.id, entry }));
+  }
+  if (files.size === 0) throw new StudioError(ModelErrorCode.badConfig, `${source.id}: ${INDEX} has an empty weight_map`, 'the index file is damaged; download it again');
+  return [...files].sort();
 }
 
 export interface LoadedWeights {
@@ -78,47 +89,58 @@ export async function loadWeights(gpu: Gpu, source: ModelSource, config: ModelCo
   let split = new Map<string, RowPart[]>();
   let storage: WeightStorage = 'f32';
   let bytes = 0;
-  for (const file of files) {
-    const data = await source.readBytes(file, (p: ByteProgress) => opts.onProgress?.({ phase: 'download', ...p }));
-    if (!data) throw new StudioError(ModelErrorCode.missingWeight, `${source.id}: checkpoint file ${file} is missing`, 'the model folder must hold model.safetensors or the shards its index names');
-    const parsed = parseSafetensors(data, `${source.id}/${file}`);
-    if (!views) {
-      // The first matrix of the checkpoint decides the storage of all matrices.
-      const firstMatrix = [...parsed.tensors.values()].find((t) => t.shape.length === 2);
-      storage = chooseStorage(opts.storage ?? 'auto', firstMatrix?.dtype ?? 'F32', gpu.caps.features.shaderF16);
-      const plan = weightArena(specs, storage, gpu.caps.limits.maxStorageBufferBindingSize);
-      bytes = plan.arena.plannedBytes(gpu.caps.limits.minStorageBufferOffsetAlignment);
-      views = await plan.arena.allocate(gpu);
-      split = new Map([...plan.parts].map(([name, parts]) => [name, parts.map((p) => ({ tensor: views!.get(p.view)!, rowStart: p.rowStart, rows: p.rows }))]));
-    }
-    let uploaded = 0;
-    for (const [name, tensor] of parsed.tensors) {
-      if (IGNORED.some((re) => re.test(name))) continue;
-      const spec = specs.get(name);
-      if (!spec) {
-        if (name === 'lm_head.weight' && config.tieWordEmbeddings) continue; // some tied checkpoints still store the copy
-        throw new StudioError(ModelErrorCode.unexpectedWeight, `${source.id}/${file}: unexpected tensor '${name}' for a ${config.modelType} model with ${config.numLayers} layers`, 'the checkpoint does not match its config.json');
+  try {
+    for (const file of files) {
+      const data = await source.readBytes(file, (p: ByteProgress) => opts.onProgress?.({ phase: 'download', ...p }));
+      if (!data) throw new StudioError(ModelErrorCode.missingWeight, `${source.id}: checkpoint file ${file} is missing`, 'the model folder must hold model.safetensors or the shards its index names');
+      const parsed = parseSafetensors(data, `${source.id}/${file}`);
+      // Every tensor's name and shape is checked against the size table before anything is allocated.
+      const tensors: [string, SafetensorsTensor, WeightSpec][] = [];
+      for (const [name, tensor] of parsed.tensors) {
+        if (IGNORED.some((re) => re.test(name))) continue;
+        const spec = specs.get(name);
+        if (!spec) {
+          if (name === 'lm_head.weight' && config.tieWordEmbeddings) continue; // some tied checkpoints still store the copy
+          throw new StudioError(ModelErrorCode.unexpectedWeight, `${source.id}/${file}: unexpected tensor '${name}' for a ${config.modelType} model with ${config.numLayers} layers`, 'the checkpoint does not match its config.json');
+        }
+        checkShape(source.id, file, name, tensor, spec);
+        tensors.push([name, tensor, spec]);
       }
-      checkShape(source.id, file, name, tensor, spec);
-      const parts = split.get(name);
-      if (parts) {
-        const encoded = encodeWeight(tensor, parts[0]!.tensor.dtype as WeightStorage);
-        const rowBytes = encoded.byteLength / spec.shape[0]!;
-        for (const p of parts) gpu.write(p.tensor, encoded.subarray(p.rowStart * rowBytes, (p.rowStart + p.rows) * rowBytes));
-      } else {
-        const view = views.get(name)!;
-        gpu.write(view, encodeWeight(tensor, view.dtype as WeightStorage));
+      if (!views) {
+        // The first matrix of the checkpoint decides the storage of all matrices.
+        const firstMatrix = [...parsed.tensors.values()].find((t) => t.shape.length === 2);
+        storage = chooseStorage(opts.storage ?? 'auto', firstMatrix?.dtype ?? 'F32', gpu.caps.features.shaderF16);
+        const plan = weightArena(specs, storage, gpu.caps.limits.maxStorageBufferBindingSize);
+        bytes = plan.arena.plannedBytes(gpu.caps.limits.minStorageBufferOffsetAlignment);
+        views = await plan.arena.allocate(gpu);
+        split = new Map([...plan.parts].map(([name, parts]) => [name, parts.map((p) => ({ tensor: views!.get(p.view)!, rowStart: p.rowStart, rows: p.rows }))]));
       }
-      seen.add(name);
-      uploaded += tensor.data.byteLength;
-      opts.onProgress?.({ phase: 'upload', file, loaded: uploaded, total: data.byteLength });
+      let uploaded = 0;
+      for (const [name, tensor, spec] of tensors) {
+        const parts = split.get(name);
+        if (parts) {
+          const encoded = encodeWeight(tensor, parts[0]!.tensor.dtype as WeightStorage);
+          const rowBytes = encoded.byteLength / spec.shape[0]!;
+          for (const p of parts) gpu.write(p.tensor, encoded.subarray(p.rowStart * rowBytes, (p.rowStart + p.rows) * rowBytes));
+        } else {
+          const view = views.get(name)!;
+          gpu.write(view, encodeWeight(tensor, view.dtype as WeightStorage));
+        }
+        seen.add(name);
+        uploaded += tensor.data.byteLength;
+        opts.onProgress?.({ phase: 'upload', file, loaded: uploaded, total: data.byteLength });
+      }
     }
+    const missing = [...specs.keys()].filter((n) => !seen.has(n));
+    if (missing.length) {
+      throw new StudioError(ModelErrorCode.missingWeight, `${source.id}: ${missing.length} weight(s) missing from the checkpoint, first '${missing[0]}'`, 'the checkpoint does not match its config.json, or a shard is missing');
+    }
+    await gpu.sync();
+  } catch (e) {
+    // A failed load gives back every byte it took.
+    if (views) gpu.release([...views.values()]);
+    throw e;
   }
-  const missing = [...specs.keys()].filter((n) => !seen.has(n));
-  if (missing.length) {
-    throw new StudioError(ModelErrorCode.missingWeight, `${source.id}: ${missing.length} weight(s) missing from the checkpoint, first '${missing[0]}'`, 'the checkpoint does not match its config.json, or a shard is missing');
-  }
-  await gpu.sync();
   return { views: views!, split, storage, bytes };
 }
 

@@ -12,7 +12,7 @@ import { modelConfigFromHf } from './families/registry';
 import { loadCausalLM, readModelConfig } from './load';
 import { LossHead } from './lossHead';
 import type { MemoryBudget, MemoryCaps, MemoryPlan } from './memory';
-import { checkFits, estimateFits, estimateMemory, fitSuggestion, lossHeadSizes } from './memory';
+import { checkFits, checkModelLoadable, estimateFits, estimateMemory, fitSuggestion, lossHeadSizes } from './memory';
 import { QWEN3_0_6B } from './testing/hubConfigs';
 import { fixtureSource } from './testing/fixtures';
 
@@ -184,5 +184,31 @@ describe('the estimate matches what the allocators allocate (tiny fixtures on th
 
     const head = await LossHead.create(gpu, B * T, config.hiddenSize, config.vocabSize);
     expect(lossHeadSizes(config, B * T, caps, true)[0]!.shape).toEqual([head.chunkRows, config.vocabSize]);
+  });
+});
+
+describe('checkModelLoadable (before the first buffer of a load)', () => {
+  const refusedAt = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      if (isStudioError(e, 'E124')) return e.message;
+      throw e;
+    }
+    throw new Error('accepted');
+  };
+  it('Qwen3-0.6B passes a desktop GPU; the estimate is returned', () => {
+    expect(checkModelLoadable(qwen3, DESKTOP, { id: 'Qwen/Qwen3-0.6B' }).weights).toBeGreaterThan(PARAMS);
+  });
+  it('a budget (given, or the caps memoryBytes of a software adapter) refuses with the estimate in the message', () => {
+    const msg = refusedAt(() => checkModelLoadable(qwen3, { ...DESKTOP, memoryBytes: 1 * GiB }, { id: 'Qwen/Qwen3-0.6B' }));
+    expect(msg).toMatch(/^E124 Qwen\/Qwen3-0\.6B: a qwen3 model of 28 layers, hidden 1024, MLP 3072, vocabulary 151936 is estimated at [\d.]+ GiB \(weights [\d.]+ GiB in bf16x2, activations [\d.]+ \w+\), more than the 819\.\d MiB budget \(80% of 1\.00 GiB\)/);
+    expect(refusedAt(() => checkModelLoadable(qwen3, DESKTOP, { id: 'q', budget: { deviceMemoryBytes: 0.5 * GiB, fraction: 0.5 } }))).toContain('more than the 256.0 MiB budget (50% of 512.0 MiB)');
+  });
+  it('a tensor larger than one binding, and a model above MAX_MODEL_BYTES, are refused whatever the budget', () => {
+    const wide = modelConfigFromHf({ ...QWEN3_0_6B, hidden_size: 65536, intermediate_size: 262144 });
+    expect(refusedAt(() => checkModelLoadable(wide, DESKTOP, { id: 'w' }))).toMatch(/largest tensor 'model\.layers\.0\.mlp\.\w+_proj\.weight' needs 32\.00 GiB, more than one storage binding/);
+    const tables = modelConfigFromHf({ ...QWEN3_0_6B, hidden_size: 65536, intermediate_size: 2, num_attention_heads: 1, num_key_value_heads: 1, head_dim: 2, vocab_size: 1_048_576, tie_word_embeddings: false });
+    expect(refusedAt(() => checkModelLoadable(tables, DESKTOP, { id: 't', budget: { deviceMemoryBytes: 2 ** 50 } }))).toMatch(/estimated at [\d.]+ (GiB|TiB).*more than the 256\.00 GiB any WebGPU device lends/);
   });
 });

@@ -15,6 +15,7 @@ import { formatBytes } from '../engine/runtime';
 import { numel } from '../engine/tensor';
 import type { ModelConfig } from './config';
 import { ModelErrorCode } from './errors';
+import { MAX_MODEL_BYTES } from './limits';
 import { layerDimsOf } from './layerDims';
 import { layerWorkspaceSizes } from './layerWorkspace';
 import type { StorageChoice } from './loadWeights';
@@ -27,6 +28,7 @@ import { isMatrixWeight, isRowSplittable, weightSpecs } from './weights';
 export interface MemoryCaps {
   limits: Pick<Capabilities['limits'], 'maxStorageBufferBindingSize' | 'maxBufferSize' | 'minStorageBufferOffsetAlignment'>;
   features: Pick<Capabilities['features'], 'shaderF16'>;
+  memoryBytes?: Capabilities['memoryBytes'];
 }
 
 /** What will run: a batch of B sequences of T tokens, with or without backward, with or without a KV cache. */
@@ -239,4 +241,29 @@ export function checkFits(estimate: MemoryEstimate, caps: MemoryCaps, config: Mo
     throw new StudioError(ModelErrorCode.tooLargeForDevice, `${what} ${reason}; ${options.join('; ')}`, 'use a shorter sequence length or a smaller batch');
   }
   throw new StudioError(ModelErrorCode.tooLargeForDevice, `${what} ${reason}; nothing fits, not even B=1, T=1 (the weights alone take ${formatBytes(estimate.weights)} in ${estimate.storage})`, 'this GPU or browser cannot hold this model; pick a smaller model');
+}
+
+/**
+ * Before a model's first buffer is created: the estimate of its weights and smallest workspace (B = 1,
+ * T = 1, no backward) must fit the device's per-tensor limits, MAX_MODEL_BYTES and the budget when one
+ * is known (given, or the caps' memoryBytes). Throws E124 with the estimate, so a config.json that asks for an absurd model fails in
+ * milliseconds instead of allocating until the driver gives up.
+ */
+export function checkModelLoadable(config: ModelConfig, caps: MemoryCaps, opts: { id: string; storage?: StorageChoice; budget?: MemoryBudget }): MemoryEstimate {
+  const e = estimateMemory(config, caps, { B: 1, T: 1, training: false, storage: opts.storage });
+  const what = `${opts.id}: a ${config.modelType} model of ${config.numLayers} layers, hidden ${config.hiddenSize}, MLP ${config.intermediateSize}, vocabulary ${config.vocabSize} is estimated at ${formatBytes(e.total)} (weights ${formatBytes(e.weights)} in ${e.storage}, activations ${formatBytes(e.activations)})`;
+  const limit = perTensorLimit(caps);
+  const given = opts.budget ?? (caps.memoryBytes ? { deviceMemoryBytes: caps.memoryBytes } : undefined);
+  const budget = budgetBytes(given);
+  const hint = 'pick a smaller model; if this config.json was edited, restore the one the Hub serves';
+  if (e.largestTensor.bytes > limit) {
+    throw new StudioError(ModelErrorCode.tooLargeForDevice, `${what}; its largest tensor '${e.largestTensor.name}' needs ${formatBytes(e.largestTensor.bytes)}, more than one storage binding holds on this device (${formatBytes(limit)})`, hint);
+  }
+  if (e.total > MAX_MODEL_BYTES) {
+    throw new StudioError(ModelErrorCode.tooLargeForDevice, `${what}, more than the ${formatBytes(MAX_MODEL_BYTES)} any WebGPU device lends (src/model/limits.ts)`, hint);
+  }
+  if (budget !== null && e.total > budget) {
+    throw new StudioError(ModelErrorCode.tooLargeForDevice, `${what}, more than the ${formatBytes(budget)} budget (${Math.round((given?.fraction ?? 0.8) * 100)}% of ${formatBytes(given!.deviceMemoryBytes!)})`, hint);
+  }
+  return e;
 }

@@ -1,14 +1,16 @@
 import { StudioError } from '../engine/errors';
 import type { CausalLM } from '../model/causalLM';
+import type { ModelConfig } from '../model/config';
 import { fromFloat32, toFloat32 } from '../model/safetensors/convert';
 import { parseSafetensors } from '../model/safetensors/parse';
-import type { SafetensorsFile } from '../model/safetensors/parse';
+import type { SafetensorsFile, SafetensorsTensor } from '../model/safetensors/parse';
 import { serializeSafetensors } from '../model/safetensors/serialize';
 import type { TensorToWrite } from '../model/safetensors/serialize';
 import { adapterTensors, checkAdapterTensors, numelOf } from './adapterFormat';
 import { parseShadowConfigJson, shadowConfigJson } from './configJson';
 import { ShadowErrorCode } from './errors';
 import type { ExplicitShadow } from './explicitShadow';
+import { resolveShadowOn } from './fromModel';
 import { explicitShadowFromMetadata, explicitShadowMetadata } from './explicitShadow';
 import { ShadowPeftModel } from './shadowModel';
 import type { ShadowConfig } from './config';
@@ -69,9 +71,8 @@ export async function saveAdapter(model: ShadowPeftModel, opts: SaveOptions): Pr
 export function adapterFiles(resolved: ResolvedShadow, config: ShadowConfig, explicitShadow: ExplicitShadow | null, values: ReadonlyMap<string, Float32Array>, opts: SaveOptions): AdapterFiles {
   const dtype = opts.dtype ?? 'F32';
   for (const [key, v] of values) {
-    if (!v.every(Number.isFinite)) {
-      throw new StudioError(ShadowErrorCode.adapterFormat, `adapter tensor '${key}' holds NaN or infinite values; refusing to save it`, 'resume from the last good checkpoint and lower the learning rate');
-    }
+    const i = v.findIndex((x) => !Number.isFinite(x));
+    if (i >= 0) throw nonFiniteAdapter(key, i, 'save');
   }
   const tensors: TensorToWrite[] = adapterTensors(resolved).map((t) => ({ name: t.key, dtype, shape: [...t.shape], data: fromFloat32(values.get(t.key)!, dtype) }));
   const explicit = explicitShadow ? explicitShadowMetadata(explicitShadow) : {};
@@ -79,26 +80,83 @@ export function adapterFiles(resolved: ResolvedShadow, config: ShadowConfig, exp
   return { configJson: shadowConfigJson(config), safetensors: serializeSafetensors(tensors, metadata) };
 }
 
-/** Strictly loads adapter tensors (f32, bf16 or f16) into a model of the matching configuration. */
-export function loadAdapterWeights(model: ShadowPeftModel, bytes: Uint8Array, fileName = 'shadow_adapter.safetensors'): Record<string, string> {
-  return writeAdapterTensors(model, parseSafetensors(bytes, fileName));
+/** The one wording of a NaN / ±Inf adapter value, whether it is refused on saving or on loading. */
+function nonFiniteAdapter(key: string, index: number, verb: 'save' | 'load'): StudioError {
+  return new StudioError(
+    ShadowErrorCode.adapterFormat,
+    `adapter tensor '${key}' holds NaN or infinite values (first at element ${index}); refusing to ${verb} it`,
+    verb === 'save' ? 'resume from the last good checkpoint and lower the learning rate' : 'the adapter was saved after training diverged, or the file is damaged; use an earlier adapter',
+  );
 }
 
-function writeAdapterTensors(model: ShadowPeftModel, file: SafetensorsFile): Record<string, string> {
-  checkAdapterTensors(adapterTensors(model.resolved), new Map([...file.tensors].map(([k, t]) => [k, t.shape])));
+/** Index of the first NaN or ±Inf element of a tensor (from its raw bits: no conversion), or −1. */
+function firstNonFinite(t: SafetensorsTensor): number {
+  const d = t.data;
+  if (t.dtype === 'F32') {
+    // Exponent all ones: bits 23–30, in the top two bytes (little-endian).
+    for (let i = 0, n = d.length / 4; i < n; i++) if ((d[4 * i + 3]! & 0x7f) === 0x7f && (d[4 * i + 2]! & 0x80) === 0x80) return i;
+    return -1;
+  }
+  // BF16: exponent bits 7–14 of the half; F16: bits 10–14.
+  const [hiMask, loMask] = t.dtype === 'BF16' ? [0x7f, 0x80] : [0x7c, 0x00];
+  for (let i = 0, n = d.length / 2; i < n; i++) if ((d[2 * i + 1]! & hiMask) === hiMask && (d[2 * i]! & loMask) === loMask) return i;
+  return -1;
+}
+
+/** Strictly loads adapter tensors (f32, bf16 or f16) into a model of the matching configuration. */
+export function loadAdapterWeights(model: ShadowPeftModel, bytes: Uint8Array, fileName = 'shadow_adapter.safetensors'): Record<string, string> {
+  const file = parseSafetensors(bytes, fileName);
+  checkAdapterFile(model.resolved, file);
+  writeAdapterTensors(model, file);
+  return file.metadata;
+}
+
+/**
+ * The file against the size table of a resolved adapter, before any GPU tensor exists: exactly the
+ * expected keys and shapes (E214–E216), and no NaN or ±Inf value (E219, as on saving).
+ */
+function checkAdapterFile(resolved: ResolvedShadow, file: SafetensorsFile): void {
+  const expected = adapterTensors(resolved);
+  checkAdapterTensors(expected, new Map([...file.tensors].map(([k, t]) => [k, t.shape])));
+  for (const { key } of expected) {
+    const i = firstNonFinite(file.tensors.get(key)!);
+    if (i >= 0) throw nonFiniteAdapter(key, i, 'load');
+  }
+}
+
+function writeAdapterTensors(model: ShadowPeftModel, file: SafetensorsFile): void {
   for (const { key } of adapterTensors(model.resolved)) {
     const t = file.tensors.get(key)!;
     model.writeFileTensor(key, toFloat32(t.data, t.dtype)); // converted once, however many GPU tensors hold it
   }
-  return file.metadata;
 }
 
 /**
  * A ShadowPeftModel from the two official files, on an already loaded base (attach without reloading
  * it). An adapter of an explicit shadow model needs that model's config: the studio records it in the
  * file's metadata; for one saved by the Python package, pass `explicit` (as Python needs shadow_model=).
+ * Everything is checked — the config's values and limits, the keys, shapes and values of the file, the
+ * adapter's size against the device — before its first GPU tensor is allocated.
  */
 export async function loadAdapter(base: CausalLM, files: AdapterFiles, opts: { explicit?: ExplicitShadow } = {}): Promise<{ model: ShadowPeftModel; metadata: Record<string, string> }> {
+  const { config, file, explicit } = checkAdapter(base.config, files, opts);
+  // Every tensor is overwritten from the file: no random initialisation to spend time on.
+  const model = await ShadowPeftModel.create(base, config, 0, explicit, { initialize: false });
+  try {
+    writeAdapterTensors(model, file);
+  } catch (e) {
+    model.destroy();
+    throw e;
+  }
+  return { model, metadata: file.metadata };
+}
+
+/**
+ * Everything loadAdapter checks, from the base's config alone (no GPU, nothing allocated): the
+ * config's values and limits, whether an explicit shadow is needed, and the file's keys, shapes and
+ * values against the size table. The CLI runs it before it loads the base model.
+ */
+export function checkAdapter(base: ModelConfig, files: AdapterFiles, opts: { explicit?: ExplicitShadow } = {}): { config: ShadowConfig; file: SafetensorsFile; explicit: ExplicitShadow | null; resolved: ResolvedShadow } {
   const config = parseShadowConfigJson(files.configJson);
   const file = parseSafetensors(files.safetensors, 'shadow_adapter.safetensors');
   const explicit = opts.explicit ?? explicitShadowFromMetadata(file.metadata);
@@ -108,7 +166,7 @@ export async function loadAdapter(base: CausalLM, files: AdapterFiles, opts: { e
       throw new StudioError(ShadowErrorCode.explicitShadowMismatch, `this adapter belongs to an explicit shadow model (it holds '${key}'), and the file does not say which model that is`, "give the shadow model's folder or repo as well (cli: --shadow-model <dir>)");
     }
   }
-  const model = await ShadowPeftModel.create(base, config, 0, explicit);
-  const metadata = writeAdapterTensors(model, file);
-  return { model, metadata };
+  const resolved = resolveShadowOn(config, base, explicit);
+  checkAdapterFile(resolved, file);
+  return { config, file, explicit, resolved };
 }

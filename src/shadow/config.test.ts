@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ShadowConfig } from './config';
-import { DEFAULT_SHADOW_CONFIG, SHADOW_CONFIG_FIELDS, shadowConfig, shadowConfigIssues, validateShadowConfig } from './config';
+import { DEFAULT_SHADOW_CONFIG, SHADOW_CONFIG_FIELDS, shadowConfig, shadowConfigIssues, shadowLossWeightIssue, validateShadowConfig } from './config';
 import { ShadowErrorCode } from './errors';
 import { errorOf } from './testing/errorOf';
 
@@ -86,5 +86,24 @@ describe('ShadowConfig validation (base-independent rules)', () => {
     expect(shadowConfigIssues(c).map((e) => e.code)).toEqual([ShadowErrorCode.gateTooSmall, ShadowErrorCode.alphaNotFinite, ShadowErrorCode.dropoutOutOfRange]);
     errorOf(() => validateShadowConfig(c), ShadowErrorCode.gateTooSmall);
     expect(shadowConfigIssues(shadowConfig())).toEqual([]);
+  });
+});
+
+describe('ShadowConfig limits (src/model/limits.ts and SHADOW_HYPER_LIMITS), the same on saving and loading', () => {
+  const bad = (o: Partial<ShadowConfig>) => () => shadowConfig(o);
+  it('sizes above the table are refused before anything is allocated; the limits themselves pass', () => {
+    expect(errorOf(bad({ num_shadow_layers: 1e9 }), ShadowErrorCode.tooFewShadowLayers)).toContain('≤ 256');
+    expect(shadowConfig({ num_shadow_layers: 256 }).num_shadow_layers).toBe(256);
+    expect(errorOf(bad({ injection_hidden_size: 65_537 }), ShadowErrorCode.injectionTooSmall)).toContain('≤ 65,536');
+    expect(errorOf(bad({ gate_hidden_size: 1e7 }), ShadowErrorCode.gateTooSmall)).toContain('≤ 65,536');
+    expect(errorOf(bad({ shadow_intermediate_size: 262_145 }), ShadowErrorCode.badShadowSize)).toContain('≤ 262,144');
+    expect(errorOf(bad({ shadow_num_attention_heads: 2000 }), ShadowErrorCode.badShadowSize)).toContain('≤ 1,024');
+  });
+  it('alpha beyond ±1000 is refused by the rule that refuses non-finite alpha; λ has its own range', () => {
+    expect(errorOf(bad({ alpha: 1e308 }), ShadowErrorCode.alphaNotFinite)).toContain('alpha is 1e+308; it must be a finite number with |alpha| ≤ 1000');
+    expect(errorOf(bad({ alpha: -1001 }), ShadowErrorCode.alphaNotFinite)).toContain('alpha is -1001');
+    expect(shadowConfig({ alpha: -1000 }).alpha).toBe(-1000);
+    expect(shadowLossWeightIssue(0.05, '')).toBeNull();
+    for (const v of [undefined, null, -1, 101, NaN, '0.05']) expect(shadowLossWeightIssue(v, 'batch.json: ')?.code).toBe(ShadowErrorCode.lossWeightOutOfRange);
   });
 });

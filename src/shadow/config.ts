@@ -1,4 +1,5 @@
 import { StudioError } from '../engine/errors';
+import { SIZE_LIMITS } from '../model/limits';
 import { ShadowErrorCode } from './errors';
 
 /**
@@ -84,32 +85,55 @@ export function validateShadowConfig(config: ShadowConfig): void {
  */
 export function shadowConfigIssues(c: ShadowConfig): StudioError[] {
   const issues: StudioError[] = [];
-  const intAtLeast = (field: keyof ShadowConfig, min: number, code: string, why: string) => {
+  const intBetween = (field: keyof ShadowConfig, min: number, max: number, code: string, why: string) => {
     const v = c[field];
-    if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= min)) {
-      issues.push(new StudioError(code, `${field} is ${show(v)}; it must be an integer ≥ ${min} (${why})`, `set ${field} to ${min} or more; the default is ${show(DEFAULT_SHADOW_CONFIG[field])}`));
+    if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max)) {
+      issues.push(new StudioError(code, `${field} is ${show(v)}; it must be an integer ≥ ${min} and ≤ ${max.toLocaleString('en-US')} (${why})`, `set ${field} between ${min} and ${max.toLocaleString('en-US')}; the default is ${show(DEFAULT_SHADOW_CONFIG[field])}`));
     }
   };
-  intAtLeast('num_shadow_layers', 1, ShadowErrorCode.tooFewShadowLayers, 'the shadow backbone needs at least one decoder layer');
-  intAtLeast('injection_hidden_size', 1, ShadowErrorCode.injectionTooSmall, 'the injection rank R');
-  intAtLeast('gate_hidden_size', 2, ShadowErrorCode.gateTooSmall, 'the update gate width G; the reference package refuses less than 2');
+  intBetween('num_shadow_layers', 1, SIZE_LIMITS.layers, ShadowErrorCode.tooFewShadowLayers, 'the shadow backbone needs at least one decoder layer');
+  intBetween('injection_hidden_size', 1, SIZE_LIMITS.adapterWidth, ShadowErrorCode.injectionTooSmall, 'the injection rank R');
+  intBetween('gate_hidden_size', 2, SIZE_LIMITS.adapterWidth, ShadowErrorCode.gateTooSmall, 'the update gate width G; the reference package refuses less than 2');
 
-  if (!(typeof c.alpha === 'number' && Number.isFinite(c.alpha))) {
-    issues.push(new StudioError(ShadowErrorCode.alphaNotFinite, `alpha is ${show(c.alpha)}; it must be a finite number`, 'the authors use 0.1 (up to 2.0 for classification)'));
+  if (!(typeof c.alpha === 'number' && Number.isFinite(c.alpha) && Math.abs(c.alpha) <= SHADOW_HYPER_LIMITS.alphaMax)) {
+    issues.push(new StudioError(ShadowErrorCode.alphaNotFinite, `alpha is ${show(c.alpha)}; it must be a finite number with |alpha| ≤ ${SHADOW_HYPER_LIMITS.alphaMax}`, 'the authors use 0.1 (up to 2.0 for classification)'));
   }
   if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1)) {
     issues.push(new StudioError(ShadowErrorCode.dropoutOutOfRange, `dropout is ${show(c.dropout)}; it must be a number with 0 ≤ dropout < 1`, 'the authors use 0.1–0.2'));
   }
+  const maxOf: Record<(typeof SHADOW_NULLABLE_INT_FIELDS)[number], number> = {
+    shadow_head_dim: SIZE_LIMITS.headDim,
+    shadow_intermediate_size: SIZE_LIMITS.intermediate,
+    shadow_num_attention_heads: SIZE_LIMITS.heads,
+    shadow_num_key_value_heads: SIZE_LIMITS.heads,
+  };
   for (const field of SHADOW_NULLABLE_INT_FIELDS) {
     const v = c[field];
-    if (v !== null && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) {
-      issues.push(new StudioError(ShadowErrorCode.badShadowSize, `${field} is ${show(v)}; it must be null (take the base model's value) or an integer ≥ 1`, `clear ${field} or give a positive whole number`));
+    if (v !== null && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= maxOf[field])) {
+      issues.push(new StudioError(ShadowErrorCode.badShadowSize, `${field} is ${show(v)}; it must be null (take the base model's value) or an integer ≥ 1 and ≤ ${maxOf[field].toLocaleString('en-US')}`, `clear ${field} or give a positive whole number`));
     }
   }
   if (!Array.isArray(c.modules_to_save) || c.modules_to_save.some((m) => typeof m !== 'string' || m === '')) {
     issues.push(new StudioError(ShadowErrorCode.badModulesToSave, `modules_to_save is ${show(c.modules_to_save)}; it must be a list of module names (non-empty strings)`, 'use [] unless you also train e.g. "lm_head"'));
   }
   return issues;
+}
+
+/**
+ * Ranges of the adapter's float hyper-parameters and of λ, checked alike when an adapter is saved,
+ * loaded, or a batch names λ (cli dump). Sizes are bounded by SIZE_LIMITS (src/model/limits.ts).
+ */
+export const SHADOW_HYPER_LIMITS = {
+  /** |α|: the authors use 0.1 (up to 2.0); 1e3 already swamps the base's hidden state in f32 */
+  alphaMax: 1000,
+  /** λ, the shadow loss weight: 0 ≤ λ ≤ 100 (the authors use 0.05) */
+  shadowLossWeightMax: 100,
+} as const;
+
+/** The problem with a shadow loss weight λ, or null: a finite number with 0 ≤ λ ≤ 100. */
+export function shadowLossWeightIssue(v: unknown, where: string): StudioError | null {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= SHADOW_HYPER_LIMITS.shadowLossWeightMax) return null;
+  return new StudioError(ShadowErrorCode.lossWeightOutOfRange, `${where}shadow_loss_weight is ${show(v)}; it must be a number with 0 ≤ λ ≤ ${SHADOW_HYPER_LIMITS.shadowLossWeightMax}`, 'the authors use 0.05');
 }
 
 /** A value as a message shows it: JSON where possible, so strings keep their quotes. */

@@ -13,13 +13,13 @@ export const ShadowErrorCode = {
   gateTooSmall: 'E204',
   /** injection_hidden_size < 1. */
   injectionTooSmall: 'E205',
-  /** num_shadow_layers < 1. */
+  /** num_shadow_layers < 1 or above SIZE_LIMITS.layers. */
   tooFewShadowLayers: 'E206',
   /** Shadow query heads are not a multiple of its key/value heads (GQA needs whole groups). */
   headsNotMultiple: 'E207',
   /** dropout outside [0, 1). */
   dropoutOutOfRange: 'E208',
-  /** alpha is NaN or infinite. */
+  /** alpha is NaN, infinite, or beyond ±SHADOW_HYPER_LIMITS.alphaMax. */
   alphaNotFinite: 'E209',
   /** A shadow_* size override is set but not a positive integer, or does not divide as it must. */
   badShadowSize: 'E210',
@@ -41,6 +41,14 @@ export const ShadowErrorCode = {
   unsupportedOnGpu: 'E218',
   /** An adapter file's metadata or format version cannot be read. */
   adapterFormat: 'E219',
+  /** A batch for one step (cli dump's batch.json) is malformed: shapes, token ids outside the vocabulary, masks, labels. */
+  badBatch: 'E220',
+  /** λ (shadow_loss_weight) missing, not a number, or outside 0 ≤ λ ≤ 100. */
+  lossWeightOutOfRange: 'E221',
+  /** An adapter's tensors, by the size table, do not fit this device (before any is allocated). */
+  adapterTooLarge: 'E222',
+  /** A computed output (cli dump's losses, logits, gradients) is NaN or infinite: it is not written. */
+  nonFiniteOutput: 'E223',
 } as const;
 
 export type ShadowErrorCodeValue = (typeof ShadowErrorCode)[keyof typeof ShadowErrorCode];

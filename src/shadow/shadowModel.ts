@@ -5,6 +5,7 @@ import { matmul } from '../engine/kernels/matmul/matmul';
 import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm/rmsnorm';
 import { StudioError } from '../engine/errors';
 import type { Gpu } from '../engine/runtime';
+import { formatBytes } from '../engine/runtime';
 import type { Tensor } from '../engine/tensor';
 import { numel } from '../engine/tensor';
 import type { TokenBatch } from '../model/batch';
@@ -24,6 +25,7 @@ import { initializeShadow } from './init';
 import type { ResolvedShadow } from './resolve';
 import type { GpuParamSpec, ShadowTensors } from './shadowParams';
 import { allocateShadowTensors, gpuParamSpecs } from './shadowParams';
+import { MAX_MODEL_BYTES } from '../model/limits';
 import type { DropoutStep } from './slotOps';
 import { injectBackward, injectForward, updateBackward, updateForward } from './slotOps';
 import type { ShadowWorkspace } from './shadowWorkspace';
@@ -91,17 +93,28 @@ export class ShadowPeftModel {
   static async create(base: CausalLM, config: ShadowConfig, seed = 0, explicit: ExplicitShadow | null = null, opts: { initialize?: boolean } = {}): Promise<ShadowPeftModel> {
     const gpu = base.gpu;
     const resolved = resolveShadowOn(config, base.config, explicit);
-    const params = await allocateShadowTensors(gpu, resolved, 'adapter');
-    const grads = await allocateShadowTensors(gpu, resolved, 'adapter.grad', { trainableOnly: true });
-    // The implicit shadow copies the base architecture, rope scaling included, at its own head size;
-    // an explicit one keeps its own rotary settings.
-    const inv = explicit ? modelInvFreq(explicitShadowModelConfig(explicit)) : modelInvFreq(base.config, resolved.backbone.HS);
-    const invFreq = await gpu.createTensor('shadow.rope.inv_freq', [inv.length]);
-    gpu.write(invFreq, inv);
-    const model = new ShadowPeftModel(base, config, explicit, params, grads, invFreq);
+    checkAdapterFits(resolved, gpu);
+    const made: unknown[] = [];
+    let model: ShadowPeftModel;
+    try {
+      const params = await allocateShadowTensors(gpu, resolved, 'adapter');
+      made.push(params.buffers);
+      const grads = await allocateShadowTensors(gpu, resolved, 'adapter.grad', { trainableOnly: true });
+      made.push(grads.buffers);
+      // The implicit shadow copies the base architecture, rope scaling included, at its own head size;
+      // an explicit one keeps its own rotary settings.
+      const inv = explicit ? modelInvFreq(explicitShadowModelConfig(explicit)) : modelInvFreq(base.config, resolved.backbone.HS);
+      const invFreq = await gpu.createTensor('shadow.rope.inv_freq', [inv.length]);
+      made.push(invFreq);
+      gpu.write(invFreq, inv);
+      model = new ShadowPeftModel(base, config, explicit, params, grads, invFreq);
+    } catch (e) {
+      gpu.release(made); // out of memory half-way: give back what was made
+      throw e;
+    }
     // initialize: false leaves zeros, for measurements whose values do not matter (and a large
     // explicit shadow's random init costs seconds of CPU).
-    if (opts.initialize ?? true) initializeShadow(gpu, model.specs, params, seed);
+    if (opts.initialize ?? true) initializeShadow(gpu, model.specs, model.params, seed);
     return model;
   }
 
@@ -268,5 +281,25 @@ export class ShadowPeftModel {
 
   zeroGrads(): void {
     for (const b of this.grads.buffers) this.gpu.zeroBuffer(b);
+  }
+}
+
+/**
+ * Before the adapter's first GPU tensor: every tensor must fit one binding (the embedding table is
+ * already split by rows), and parameters plus gradients must stay under MAX_MODEL_BYTES. E222 names it.
+ */
+function checkAdapterFits(r: ResolvedShadow, gpu: Gpu): void {
+  const limits = gpu.caps.limits;
+  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  let total = 0;
+  for (const s of gpuParamSpecs(r, limits.maxStorageBufferBindingSize)) {
+    const bytes = 4 * numel(s.shape);
+    if (bytes > limit) {
+      throw new StudioError(ShadowErrorCode.adapterTooLarge, `adapter tensor '${s.name}' (${s.shape.join('×')}) needs ${formatBytes(bytes)}, more than one storage binding holds on this device (${formatBytes(limit)})`, 'use smaller shadow sizes (shadow_intermediate_size, injection_hidden_size, gate_hidden_size)');
+    }
+    total += bytes * (s.trainable ? 2 : 1);
+  }
+  if (total > MAX_MODEL_BYTES) {
+    throw new StudioError(ShadowErrorCode.adapterTooLarge, `the adapter's parameters and gradients need ${formatBytes(total)}, more than the ${formatBytes(MAX_MODEL_BYTES)} any WebGPU device lends (src/model/limits.ts)`, 'use fewer shadow layers or smaller shadow sizes');
   }
 }

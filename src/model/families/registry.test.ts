@@ -6,6 +6,7 @@ import { LLAMA_3_2_1B, QWEN2_5_0_5B, QWEN3_0_6B, SMOLLM2_135M } from '../testing
 import { weightSpecs } from '../weights';
 import type { HfConfig } from './hfConfig';
 import { FAMILIES, modelConfigFromHf } from './registry';
+import { SIZE_LIMITS } from '../limits';
 
 /** Maps and expects this code, with every `parts` in the message. */
 function expectConfigError(cfg: HfConfig, code: string, parts: string[]): void {
@@ -169,5 +170,27 @@ describe('defaults and validation', () => {
     expectConfigError({ ...QWEN3_0_6B, num_key_value_heads: 3 }, ModelErrorCode.badConfig, ['num_attention_heads 16 is not a multiple of num_key_value_heads 3']);
     expectConfigError({ ...QWEN3_0_6B, hidden_act: 'gelu' }, ModelErrorCode.unsupportedOption, ['hidden_act = "gelu"']);
     expectConfigError({ ...QWEN3_0_6B, model_type: undefined }, ModelErrorCode.unknownModelType, ['model_type undefined', 'qwen3', 'qwen2', 'llama']);
+  });
+});
+
+describe('the limits table (src/model/limits.ts) bounds every size before anything is allocated', () => {
+  it.each([
+    ['num_hidden_layers', SIZE_LIMITS.layers],
+    ['vocab_size', SIZE_LIMITS.vocab],
+    ['max_position_embeddings', SIZE_LIMITS.positions],
+    ['intermediate_size', SIZE_LIMITS.intermediate],
+    ['num_attention_heads', 1024],
+  ])('%s: the limit %d maps, one more is E127', (key, max) => {
+    const cfg = key === 'num_attention_heads' ? { ...QWEN3_0_6B, num_key_value_heads: 1 } : QWEN3_0_6B;
+    expect(() => modelConfigFromHf({ ...cfg, [key]: max })).not.toThrow();
+    expectConfigError({ ...cfg, [key]: max + 1 }, ModelErrorCode.outOfLimits, [`'${key}' is ${max + 1}`, 'src/model/limits.ts']);
+  });
+  it('integers beyond 2^53 and non-positive floats are refused with the key named', () => {
+    expectConfigError({ ...QWEN3_0_6B, vocab_size: 1e300 }, ModelErrorCode.badConfig, ["'vocab_size' must be an integer"]);
+    for (const [key, v] of [['rms_norm_eps', -1], ['rms_norm_eps', 0], ['rms_norm_eps', 2], ['rope_theta', 0], ['rope_theta', -1e4]] as const) {
+      expectConfigError({ ...QWEN3_0_6B, [key]: v }, ModelErrorCode.badConfig, [`'${key}' is ${v}`]);
+    }
+    expectConfigError({ ...QWEN3_0_6B, head_dim: 7 }, ModelErrorCode.badConfig, ['the head size is 7']);
+    expectConfigError({ ...QWEN2_5_0_5B, num_attention_heads: 5, num_key_value_heads: 1 }, ModelErrorCode.badConfig, ['hidden_size 896 is not a multiple of num_attention_heads 5']);
   });
 });

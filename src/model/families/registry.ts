@@ -23,7 +23,7 @@ export function familyOf(modelType: unknown): ModelFamily {
 export function modelConfigFromHf(cfg: HfConfig): ModelConfig {
   const config = familyOf(cfg.model_type).fromHfConfig(cfg);
   if (config.numHeads % config.numKvHeads !== 0) {
-    throw new StudioError(ModelErrorCode.badConfig, `num_attention_heads ${config.numHeads} is not a multiple of num_key_value_heads ${config.numKvHeads}`);
+    throw new StudioError(ModelErrorCode.badConfig, `config.json: num_attention_heads ${config.numHeads} is not a multiple of num_key_value_heads ${config.numKvHeads}`, 'check that the model folder holds an unmodified config.json from the Hub');
   }
   return config;
 }

@@ -1,5 +1,6 @@
 import type { ModelSource } from './source';
 import { localFolderId } from './source';
+import { safePath } from './safePath';
 
 /**
  * A folder the user picked (directory picker or drag-and-drop): a list of File objects with their
@@ -19,7 +20,7 @@ export function filesSource(name: string, files: readonly { path: string; file: 
     revision: null,
     baseUrl: null,
     async readBytes(path, onProgress) {
-      const file = byPath.get(path);
+      const file = byPath.get(safePath(path, { source: localFolderId(name) }));
       if (!file) return null;
       const bytes = new Uint8Array(await file.arrayBuffer());
       onProgress?.({ file: path, loaded: bytes.byteLength, total: bytes.byteLength });

@@ -1,3 +1,6 @@
+import { StudioError } from '../../engine/errors';
+import { ModelErrorCode } from '../errors';
+
 /**
  * Where a model's files come from. Every source serves the Hugging Face repository layout
  * (config.json, model.safetensors or shards + model.safetensors.index.json, tokenizer.json, …), so the
@@ -14,7 +17,10 @@ export interface ModelSource {
   /** What the user would call it: a repo id, a URL or a folder name. Recorded in adapters. */
   readonly id: string;
   readonly revision: string | null;
-  /** Resolves to null when the file does not exist (404 or missing from the folder). */
+  /**
+   * Resolves to null when the file does not exist (404 or missing from the folder). A path that would
+   * leave the source's root is refused with E125 (sources/safePath.ts), before any read.
+   */
   readBytes(path: string, onProgress?: (p: ByteProgress) => void): Promise<Uint8Array | null>;
   /** For tokenizers: a URL-like base that transformers.js can read the same files from, when one exists. */
   readonly baseUrl: string | null;
@@ -25,9 +31,31 @@ export async function readText(source: ModelSource, path: string): Promise<strin
   return bytes === null ? null : new TextDecoder().decode(bytes);
 }
 
+/** The file parsed as JSON; null when it does not exist; a coded error (E112) naming it when it is not JSON. */
 export async function readJson(source: ModelSource, path: string): Promise<unknown | null> {
   const text = await readText(source, path);
-  return text === null ? null : (JSON.parse(text) as unknown);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new StudioError(ModelErrorCode.badConfig, `${source.id}: ${path} is not valid JSON (${(e as Error).message})`, 'the file is damaged or not the one the Hub serves; download it again');
+  }
+}
+
+/** Like readJson, but the file must hold a JSON object (E112 naming the file otherwise). */
+export async function readJsonObject(source: ModelSource, path: string): Promise<Record<string, unknown> | null> {
+  const text = await readText(source, path);
+  if (text === null) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new StudioError(ModelErrorCode.badConfig, `${source.id}: ${path} is not valid JSON (${(e as Error).message})`, 'the file is damaged or not the one the Hub serves; download it again');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new StudioError(ModelErrorCode.badConfig, `${source.id}: ${path} must hold a JSON object, found ${json === null ? 'null' : Array.isArray(json) ? 'a list' : typeof json}`, 'the file is damaged or not the one the Hub serves; download it again');
+  }
+  return json as Record<string, unknown>;
 }
 
 /**

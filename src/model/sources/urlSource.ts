@@ -1,6 +1,7 @@
 import { StudioError } from '../../engine/errors';
 import { ModelErrorCode } from '../errors';
 import type { ByteProgress, ModelSource } from './source';
+import { urlInside } from './safePath';
 
 /** Streams a response body into one buffer, reporting bytes as they arrive. */
 export async function readResponse(res: Response, file: string, onProgress?: (p: ByteProgress) => void): Promise<Uint8Array> {
@@ -31,14 +32,25 @@ export async function readResponse(res: Response, file: string, onProgress?: (p:
  */
 export function urlSource(baseUrl: string, id = baseUrl, revision: string | null = null, fetchImpl: typeof fetch = fetch): ModelSource {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(base);
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new StudioError(ModelErrorCode.fetchFailed, `${JSON.stringify(baseUrl)} is not an http(s) URL`, 'give a base URL like https://example.org/models/qwen3/ that serves config.json and the weights');
+  }
   return {
     id,
     revision,
     baseUrl: base,
     async readBytes(path, onProgress) {
+      // Only files under the base URL's path, on its origin (see safePath.ts).
+      const url = urlInside(base, path, { source: id }).toString();
       let res: Response;
       try {
-        res = await fetchImpl(new URL(path, base).toString());
+        res = await fetchImpl(url);
       } catch (e) {
         throw new StudioError(ModelErrorCode.fetchFailed, `could not fetch ${path} from ${base}: ${String(e)}`, 'check the network connection and the URL');
       }

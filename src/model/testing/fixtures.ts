@@ -2,28 +2,19 @@
  * Access to the PyTorch fixtures of tools/fixtures (Node tests only): a ModelSource over a fixture
  * folder and the golden tensors. A fixture of another format version fails with how to regenerate.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSafetensors } from '../safetensors/parse';
 import { toFloat32 } from '../safetensors/convert';
 import type { ModelSource } from '../sources/source';
+import { dirSource as folderSource } from '../sources/dirSource';
 
 export const FIXTURE_FORMAT_VERSION = '1';
 export const FIXTURES_DIR = join(import.meta.dirname ?? '.', '../../../tools/fixtures/out');
 
-/** A source reading a folder from disk, laid out as the Hub lays out a repo. */
+/** A source reading a folder from disk, laid out as the Hub lays out a repo (the CLI's folder source, with the folder as its id). */
 export function dirSource(dir: string): ModelSource {
-  return {
-    id: dir,
-    revision: null,
-    baseUrl: null,
-    async readBytes(path) {
-      const p = join(dir, path);
-      if (!existsSync(p)) return null;
-      const b = readFileSync(p);
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    },
-  };
+  return folderSource(dir, { id: dir });
 }
 
 export function fixtureSource(name: string): ModelSource {
