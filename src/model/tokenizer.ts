@@ -30,7 +30,7 @@ export async function loadTokenizer(source: ModelSource): Promise<Tokenizer> {
   try {
     tokenizer = new Cls(json, cfg);
   } catch (e) {
-    throw new StudioError(ModelErrorCode.badConfig, `${source.id}: tokenizer.json could not be read as a ${name} tokenizer: ${(e as Error).message}`, 'the file must be a tokenizers-library tokenizer.json (with "model" and "pre_tokenizer"); download it again');
+    throw new StudioError(ModelErrorCode.badConfig, `${source.id}: tokenizer.json could not be read as a ${Cls === Base ? 'PreTrainedTokenizer' : name} tokenizer: ${(e as Error).message}`, 'the file must be a tokenizers-library tokenizer.json (with "model" and "pre_tokenizer"); download it again');
   }
   fingerprints.set(tokenizer, new Fnv1a64().updateString(`${jsonText}\u0000${configText ?? ''}`).hex());
   return tokenizer;
