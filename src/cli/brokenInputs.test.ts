@@ -221,7 +221,7 @@ const TOKENIZERS: Case[] = [
     name: 'tokenizer_class "pipeline" with a broken tokenizer.json (no pipeline is built)',
     argv: (d) => ['generate', model(d, { files: { 'tokenizer.json': '{}', 'tokenizer_config.json': tokenizerConfig((c) => void (c.tokenizer_class = 'pipeline')) } }), '--prompt', 'hi'],
     code: 'E112',
-    names: ['could not be read as a pipeline tokenizer'],
+    names: ['could not be read as a PreTrainedTokenizer tokenizer'],
   },
 ];
 
