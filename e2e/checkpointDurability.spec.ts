@@ -2,6 +2,7 @@ import type { BrowserContext, Page, Worker } from '@playwright/test';
 import { expect, test } from '@playwright/test';
 import { resolve } from 'node:path';
 import { build } from 'vite';
+import { mulberry32 } from '../src/engine/random';
 import { checkpointChecksum } from '../src/train/checkpointState';
 import { go, setNumber } from './helpers';
 
@@ -26,17 +27,8 @@ const STORE_TRIALS = Number(process.env.DURABILITY_STORE_TRIALS ?? 24);
 const UI_TRIALS = Number(process.env.DURABILITY_UI_TRIALS ?? 3);
 const SEED = 12;
 
-/** mulberry32: a small seeded PRNG, so the close instants are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The close instants come from the project's seeded generator, so they are the same on every run. */
+const rng = mulberry32;
 
 interface ProbeWrite {
   id: string | null;
