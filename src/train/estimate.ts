@@ -17,7 +17,7 @@ import type { TokenizedExample } from './data/types';
 import { evaluate } from './evaluate';
 import { prepareBatch } from './prepareBatch';
 import type { RunConfig } from './runConfig';
-import { planRun } from './stepPlan';
+import { planRun, StepPlanner } from './stepPlan';
 
 export interface RunEstimate {
   memory: { weights: number; adapter: number; activations: number; total: number };
@@ -71,7 +71,9 @@ export async function estimateRun(opts: EstimateOptions): Promise<RunEstimate> {
   const shadowActivations = plannedBytes(shadowWorkspaceSizes(resolved, B, T), caps);
   const evaluations = plannedEvaluations(plan.totalSteps, config.evalEvery, data.validation.length > 0);
   const timing = opts.measure ? await measure(opts, B, T) : null;
-  const msPerStep = timing ? timing.msPerMicroBatch * config.gradientAccumulationSteps : null;
+  // One measured batch, scaled to the run's average batch: a micro-batch costs about its padded tokens.
+  const msPerMicroBatch = timing ? (timing.msPerMicroBatch * meanPaddedTokens(config, data.train)) / timing.paddedTokens : null;
+  const msPerStep = msPerMicroBatch === null ? null : msPerMicroBatch * config.gradientAccumulationSteps;
   const msPerEvaluation = timing?.msPerEvalBatch != null ? timing.msPerEvalBatch * plan.validationBatches : null;
   return {
     memory: { weights: mem.weights, adapter, activations: mem.activations + mem.lossHead + shadowActivations, total: mem.total + adapter + shadowActivations },
@@ -95,7 +97,27 @@ export async function estimateRun(opts: EstimateOptions): Promise<RunEstimate> {
  * initialised. Everything is freed before it returns. A shape too big to try leaves the time unknown
  * (the memory figures say why).
  */
-async function measure(opts: EstimateOptions, B: number, T: number): Promise<{ msPerMicroBatch: number; msPerEvalBatch: number | null } | null> {
+/**
+ * Padded tokens (rows × the longest row) of the run's micro-batches, averaged over its first epoch in the
+ * run's own seeded order: what a micro-batch costs, to scale the one measured batch by.
+ */
+function meanPaddedTokens(config: RunConfig, train: readonly TokenizedExample[]): number {
+  if (train.length === 0) return 1;
+  const planner = new StepPlanner(train.length, config);
+  let sum = 0;
+  let batches = 0;
+  while (planner.cursor.epoch === 0) {
+    for (const b of planner.next()) {
+      let longest = 0;
+      for (const i of b.indices) longest = Math.max(longest, train[i]!.inputIds.length);
+      sum += b.indices.length * longest;
+      batches++;
+    }
+  }
+  return batches > 0 ? sum / batches : 1;
+}
+
+async function measure(opts: EstimateOptions, B: number, T: number): Promise<{ msPerMicroBatch: number; paddedTokens: number; msPerEvalBatch: number | null } | null> {
   const { base, config, data, padId } = opts;
   let shadow: ShadowPeftModel | null = null;
   let ws: ShadowWorkspace | null = null;
@@ -119,7 +141,7 @@ async function measure(opts: EstimateOptions, B: number, T: number): Promise<{ m
       await evaluate(shadow, ws, v);
       msPerEvalBatch = performance.now() - t0;
     }
-    return { msPerMicroBatch, msPerEvalBatch };
+    return { msPerMicroBatch, paddedTokens: b.batch.B * b.batch.T, msPerEvalBatch };
   } catch (e) {
     if (!(e instanceof StudioError && (e.code === GpuErrorCode.outOfMemory || e.code === GpuErrorCode.tooLarge))) throw e;
     return null;
