@@ -91,8 +91,10 @@ test('studio: load, train 20 steps, inspect, generate, download, reload and resu
     await go(page, 'train');
     await page.getByTestId('start-training').click();
     await waitForStep(page, STEPS, 8 * 60_000);
-    await page.getByRole('button', { name: 'Pause' }).click();
     const train = page.getByTestId('train-screen');
+    // The evaluation after the last step first: a pause would interrupt it (it acts within one batch).
+    await expect(train).not.toHaveAttribute('data-val-loss', '', { timeout: 4 * 60_000 });
+    await page.getByRole('button', { name: 'Pause' }).click();
     await expect(train).toHaveAttribute('data-status', 'paused', { timeout: 60_000 });
     pausedAt = await num(train, 'data-step');
     const start = await num(train, 'data-loss-start');
