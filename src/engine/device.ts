@@ -36,8 +36,6 @@ export interface AcquireOptions {
   powerPreference?: GPUPowerPreference;
   /** Leave out shader-f16 even when present, to exercise the packed-weight path. */
   disableF16?: boolean;
-  /** Called once if the device is lost after acquisition (driver reset, tab in background, …). */
-  onLost?: (info: { reason: string; message: string }) => void;
 }
 
 const SOFTWARE_ADAPTERS = /llvmpipe|lavapipe|swiftshader|software/i;
@@ -109,9 +107,6 @@ export async function acquireDevice(options: AcquireOptions = {}): Promise<Acqui
   } catch (e) {
     throw new StudioError(GpuErrorCode.noAdapter, `the GPU adapter refused a device: ${String(e)}`, 'close other GPU-heavy tabs and reload');
   }
-  device.lost.then((info) => {
-    if (info.reason !== 'destroyed') options.onLost?.({ reason: info.reason, message: info.message });
-  });
   const info = adapter.info;
   const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
   const dl = device.limits;
