@@ -28,6 +28,6 @@ export async function loadDataset(req: DatasetRequest): Promise<DatasetSummary> 
     preview: previewExamples(data.examples, tok, 8),
     fingerprint: data.fingerprint,
   };
-  session.dataset = { summary, maxLength: req.maxLength, validationFraction: req.validationFraction, train: data.train, validation: data.validation };
+  session.dataset = { summary, maxLength: req.maxLength, validationFraction: req.validationFraction, train: data.train, validation: data.validation, malformedRecords: data.malformedRecords, dropped: data.dropped };
   return summary;
 }

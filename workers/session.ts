@@ -19,6 +19,9 @@ export interface LoadedDataset {
   validationFraction: number;
   train: TokenizedExample[];
   validation: TokenizedExample[];
+  /** the pipeline's counts of records skipped as malformed and of examples dropped in tokenization */
+  malformedRecords: number;
+  dropped: number;
 }
 
 export interface Session {

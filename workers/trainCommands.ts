@@ -201,7 +201,7 @@ export async function train(settings: TrainingSettings, resumeFrom?: string): Pr
   // A resumed run takes everything from its checkpoint (the explicit shadow's weights included).
   const explicit = ck ? null : await explicitOf(settings);
   const config = ck ? ck.manifest.config : configOf(settings, explicit?.explicit ?? null);
-  assertTrainable({ train: data.train, validation: data.validation, issues: data.summary.issues, malformedRecords: data.summary.issueCount, dropped: 0 });
+  assertTrainable({ ...data, issues: data.summary.issues });
   const controller = new TrainController();
   const totalSteps = planRun(config, data).totalSteps;
   const setUp = (starting = { stopRequested: false });
