@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
-import { go, num, setNumber, shot, waitForStep } from './helpers';
+import { go, openStudio, num, setNumber, shot, waitForStep } from './helpers';
 
 // The path a new user takes, untouched: the bundled model and the preset the studio preselects for it,
 // on every demo dataset — 3 steps, an evaluation and a checkpoint each (the only settings changed are
@@ -50,13 +50,7 @@ async function trainThreeSteps(page: Page, demo: string): Promise<{ estimateMs: 
 
 test('default path: the preselected preset trains on every demo dataset; inspect, playground, download', async ({ page }) => {
   test.setTimeout(20 * 60_000);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
-  await page.goto('/');
-  await expect(page.locator('.app')).toHaveAttribute('data-status', 'ready');
+  const errors = await openStudio(page);
   await go(page, 'model');
   await page.getByRole('button', { name: 'Load model' }).click();
   await expect(page.getByTestId('model-load')).toHaveAttribute('data-status', 'loaded', { timeout: 120_000 });

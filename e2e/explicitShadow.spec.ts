@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { go, num, setNumber, shot, waitForStep } from './helpers';
+import { go, openStudio, num, setNumber, shot, waitForStep } from './helpers';
 
 // docs/shadowpeft.md §6 in the browser: a pretrained model as the shadow. The bundled model is the only one
 // served offline, so it serves as its own explicit shadow (same tokenizer and width: it keeps and
@@ -8,11 +8,7 @@ import { go, num, setNumber, shot, waitForStep } from './helpers';
 // explicit shapes) agrees on the count; a run loads its pretrained weights and trains two steps.
 test('explicit shadow: choose a pretrained shadow model, estimate, train two steps', async ({ page }) => {
   test.setTimeout(8 * 60_000);
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
-  await page.goto('/');
-  await expect(page.locator('.app')).toHaveAttribute('data-status', 'ready');
+  await openStudio(page);
   await go(page, 'model');
   await expect(page.getByTestId('model-info')).toHaveAttribute('data-status', 'ready');
   await page.getByRole('button', { name: 'Load model' }).click();

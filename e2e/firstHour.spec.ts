@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
-import { go, num, setNumber, shot, waitForStep } from './helpers';
+import { go, openStudio, num, setNumber, shot, waitForStep } from './helpers';
 
 // Issue 20, points 3–7 ("the first hour in the studio"), walked as the new user did in headless
 // Chromium: a Hub model that fails offline and then the bundled one; pasted CSV and then JSONL; a
@@ -27,15 +27,9 @@ const lines = (n: number, f: (i: number) => string) => Array.from({ length: n },
 
 test('first hour: a failed Hub load, pasted text, a ShareGPT file, an empty file, and the figures', async ({ page, context }) => {
   test.setTimeout(9 * 60_000);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
   // offline: every request to the Hub fails at once (the worker's requests included)
   await context.route(/huggingface\.co/, (route) => route.abort('internetdisconnected'));
-  await page.goto('/');
-  await expect(page.locator('.app')).toHaveAttribute('data-status', 'ready');
+  const errors = await openStudio(page);
   const t0 = Date.now();
   const modelBadge = page.locator('nav [data-screen="model"] .nav-badge');
 

@@ -8,6 +8,21 @@ export async function shot(page: Page, name: string): Promise<void> {
   await keepScreenshot(page, name);
 }
 
+/**
+ * Opens the studio and waits until it is ready. The browser's console errors are echoed into the test
+ * log; uncaught page errors are collected in the returned list, which a spec asserts empty at its end.
+ */
+export async function openStudio(page: Page): Promise<string[]> {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
+  });
+  await page.goto('/');
+  await expect(page.locator('.app')).toHaveAttribute('data-status', 'ready');
+  return errors;
+}
+
 export const go = (page: Page, screen: string) => page.locator(`nav [data-screen="${screen}"]`).click();
 export const num = async (l: Locator, attr: string) => Number(await l.getAttribute(attr));
 

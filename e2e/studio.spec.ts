@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { strFromU8, unzipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
 import { SHADOW_CONFIG_FIELDS } from '../src/shadow/config';
-import { go, num, setNumber, shot, waitForStep } from './helpers';
+import { go, openStudio, num, setNumber, shot, waitForStep } from './helpers';
 
 // The whole path of issue 7 on the bundled tiny model, in SwiftShader: model → data → configure →
 // 20 training steps → inspect → playground → download → reload and resume from IndexedDB.
@@ -11,13 +11,7 @@ const STEPS = 20;
 
 test('studio: load, train 20 steps, inspect, generate, download, reload and resume', async ({ page }) => {
   test.setTimeout(14 * 60_000);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
-  await page.goto('/');
-  await expect(page.locator('.app')).toHaveAttribute('data-status', 'ready');
+  const errors = await openStudio(page);
 
   let baseModel = '';
   await test.step('1. the bundled model is preselected, inspected and loads', async () => {
