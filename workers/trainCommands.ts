@@ -140,7 +140,7 @@ let sampler: { shadow: ShadowPeftModel; maxT: number; stepper: Stepper } | null 
 async function sampleAt(step: number): Promise<void> {
   const data = session.dataset;
   const shadow = session.shadow;
-  if (sampling || !data || !shadow) return;
+  if (!data || !shadow) return; // one at a time: forward() starts none while another runs
   const example = data.validation[0] ?? data.train[0];
   if (!example) return;
   sampling = true;
